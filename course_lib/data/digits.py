@@ -1,0 +1,189 @@
+"""Captioned digits: real handwritten digits placed on a larger canvas.
+
+The digits are scikit-learn's bundled 8x8 scans (1,797 images by 13 writers,
+shipped inside the package, so nothing is downloaded). Each is smoothed to the
+canvas resolution and pasted, with the same spatial-transformer arithmetic
+the course's generator uses, into a window of relative size ``scale`` centred
+at ``(cx, cy)`` (``F.affine_grid`` units). Captions follow alignDRAW's
+captioned MNIST ("the digit 3 is at the top left of the image"), with a size
+word added so that every caption describes every attribute.
+
+The 1,797 scans are split once, by a fixed permutation, into 1,400 scans for
+the ``train`` split and 397 for ``test`` and ``heldout``: the digit oracle is
+evaluated on handwriting it never saw. Six digit-position combinations are
+held out of ``train`` and ``test``.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from typing import ClassVar
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from course_lib.data.scenes import (
+    _SPLIT_STREAM,
+    POSITION_PHRASES,
+    POSITIONS,
+    SIZE_PHRASES,
+    SIZES,
+    CaptionedScenes,
+    place_objects,
+)
+from course_lib.data.vocab import Vocabulary, tokenize
+
+DIGITS: tuple[str, ...] = tuple(str(d) for d in range(10))
+DIGIT_WORDS = ("zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine")
+TEMPLATES: tuple[str, ...] = (
+    "the {size} digit {digit} is at the {position} of the image",
+    "a {size} {digit} in the {position}",
+    "the number {digit}, {size}, at the {position}",
+    "{position}: a {size} digit {digit}",
+    "there is a {size} {digit} in the {position} of the image",
+    "a {size} handwritten {digit} at the {position}",
+    "the {position} shows a {size} {digit}",
+    "{size} digit {digit} located at the {position}",
+)
+SCALE_RANGES = ((0.36, 0.44), (0.58, 0.66))
+TRAIN_SCANS = 1400
+
+
+@lru_cache(maxsize=1)
+def _scans() -> tuple[torch.Tensor, torch.Tensor]:
+    """All 1,797 scans as ``[N, 1, 8, 8]`` floats in [0, 1] and their digits,
+    in a fixed shuffled order (train scans first)."""
+    from sklearn.datasets import load_digits  # imported here: only digits need it
+
+    bunch = load_digits()
+    order = np.random.default_rng(0).permutation(len(bunch.target))
+    images = torch.from_numpy(bunch.images[order] / 16.0).float()[:, None]
+    return images, torch.from_numpy(bunch.target[order]).long()
+
+
+@lru_cache(maxsize=2)
+def digit_sprites(resolution: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """Every scan smoothed to ``[N, 1, resolution, resolution]`` (bicubic, in
+    [0, 1]), and its digit label."""
+    images, digits = _scans()
+    sprites = F.interpolate(images, size=resolution, mode="bicubic", align_corners=False)
+    return sprites.clamp(0, 1), digits
+
+
+def paste(sprites: torch.Tensor, placement: torch.Tensor, image_size: int) -> torch.Tensor:
+    """Paste canvas-filling sprites into windows ``(scale, cx, cy)``.
+
+    This is the inverse spatial transform
+    ``theta = [[1/s, 0, -cx/s], [0, 1/s, -cy/s]]`` with zero padding, the same
+    arithmetic the course's spatial transformer uses.
+
+    Args:
+        sprites: ``[N, C, h, w]``.
+        placement: ``[N, 3]``.
+
+    Returns:
+        ``[N, C, image_size, image_size]``.
+    """
+    s, cx, cy = placement.T
+    zero = torch.zeros_like(s)
+    theta = torch.stack(
+        [torch.stack([1 / s, zero, -cx / s], 1), torch.stack([zero, 1 / s, -cy / s], 1)], 1
+    )
+    n, c = sprites.shape[:2]
+    grid = F.affine_grid(theta, [n, c, image_size, image_size], align_corners=False)
+    return F.grid_sample(sprites, grid, mode="bilinear", padding_mode="zeros", align_corners=False)
+
+
+def digit_caption_vocabulary() -> Vocabulary:
+    """Every word the digit templates can produce (the same for every split)."""
+    words: set[str] = set(DIGITS) | set(DIGIT_WORDS)
+    for phrases in (*SIZE_PHRASES.values(), *POSITION_PHRASES.values()):
+        for phrase in phrases:
+            words.update(tokenize(phrase))
+    max_length = 0
+    for template in TEMPLATES:
+        text = template.format(size="small", digit="3", position="bottom centre")
+        words.update(tokenize(text))
+        max_length = max(max_length, len(tokenize(text)))
+    return Vocabulary(words, max_length=max_length)
+
+
+def make_digit_caption(
+    digit: int, size: int, position: int, template: int = 0, synonym: int = 0
+) -> str:
+    """One caption; ``template`` and ``synonym`` choose the wording (numeral or word)."""
+    size_words = SIZE_PHRASES[SIZES[size]]
+    position_words = POSITION_PHRASES[POSITIONS[position]]
+    return TEMPLATES[template % len(TEMPLATES)].format(
+        size=size_words[synonym % len(size_words)],
+        digit=DIGIT_WORDS[digit] if (synonym // 3) % 4 == 0 else DIGITS[digit],
+        position=position_words[(synonym // 12) % len(position_words)],
+    )
+
+
+class CaptionedDigits(CaptionedScenes):
+    """Captioned handwritten digits on a black canvas (1 channel).
+
+    Args:
+        n: number of images.
+        split: ``"train"`` (1,400 scans), ``"test"`` (the other 397 scans) or
+            ``"heldout"`` (the other 397 scans, only the held-out digit-position
+            combinations).
+        image_size: 32 (default) or 64.
+        seed: the same seed and split give the same images and captions.
+        captions_per_image: how many distinct templates describe each image.
+    """
+
+    ATTRIBUTES: ClassVar[dict[str, tuple[str, ...]]] = {
+        "digit": DIGITS,
+        "size": SIZES,
+        "position": POSITIONS,
+    }
+    HELDOUT_ATTRIBUTES = ("digit", "position")
+    HELDOUT = (
+        ("0", "top left"),
+        ("1", "bottom right"),
+        ("3", "centre"),
+        ("5", "top right"),
+        ("7", "bottom left"),
+        ("9", "top centre"),
+    )
+
+    def __init__(
+        self,
+        n: int,
+        split: str = "train",
+        image_size: int = 32,
+        seed: int = 0,
+        captions_per_image: int = 5,
+    ) -> None:
+        self._check_args(n, split, image_size, (32, 64))
+        if not 1 <= captions_per_image <= len(TEMPLATES):
+            raise ValueError(
+                f"captions_per_image must be between 1 and {len(TEMPLATES)}, "
+                f"got {captions_per_image}."
+            )
+        self.split, self.seed = split, seed
+        rng = np.random.default_rng([seed, _SPLIT_STREAM[split], image_size, 10])
+        labels = self.sample_labels(rng, n, split)
+        sprites, scan_digits = digit_sprites(image_size)
+        pool = np.arange(TRAIN_SCANS) if split == "train" else np.arange(TRAIN_SCANS, len(sprites))
+        by_digit = [pool[scan_digits[pool].numpy() == d] for d in range(10)]
+        scan = np.array([by_digit[d][rng.integers(len(by_digit[d]))] for d in labels[:, 0]])
+        placement = place_objects(rng, labels[:, 1], labels[:, 2], SCALE_RANGES)
+
+        self.labels = torch.from_numpy(labels)
+        self.placement = torch.from_numpy(placement)
+        self.scan_index = torch.from_numpy(scan)
+        canvas = paste(sprites[self.scan_index], self.placement, image_size)
+        self.images = (canvas.clamp(0, 1) * 255).round().to(torch.uint8)
+        templates = np.argsort(rng.random((n, len(TEMPLATES))), axis=1)[:, :captions_per_image]
+        synonyms = rng.integers(0, 2**16, (n, captions_per_image))
+        self.captions = [
+            [make_digit_caption(*row, template=t, synonym=w) for t, w in zip(ts, ws, strict=True)]
+            for row, ts, ws in zip(
+                labels.tolist(), templates.tolist(), synonyms.tolist(), strict=True
+            )
+        ]
+        self.vocab = digit_caption_vocabulary()

@@ -1,0 +1,78 @@
+"""A small CNN with one classification head per attribute.
+
+The course uses it as the *oracle* that grades generated images (does this
+picture show a small red circle in the top left?) and, through its
+penultimate features, as the feature space of the Fréchet distance.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+
+class AttributeClassifier(nn.Module):
+    """Shared convolutional trunk, one linear head per attribute.
+
+    Args:
+        in_channels: 1 (digits) or 3 (shapes).
+        image_size: input side, a multiple of 8 (32 or 64).
+        heads: attribute name -> number of classes, e.g.
+            ``{"shape": 5, "colour": 6, "size": 2, "position": 9}``.
+        width: channels of the first layer.
+        feature_dim: size of the penultimate feature vector.
+    """
+
+    def __init__(
+        self,
+        in_channels: int,
+        image_size: int,
+        heads: dict[str, int],
+        width: int = 32,
+        feature_dim: int = 128,
+    ) -> None:
+        super().__init__()
+        if image_size % 8:
+            raise ValueError(f"image_size must be a multiple of 8, got {image_size}.")
+        if not heads:
+            raise ValueError("AttributeClassifier needs at least one head.")
+        self.in_channels, self.image_size = in_channels, image_size
+        self.head_sizes = dict(heads)
+        w = width
+        self.trunk = nn.Sequential(
+            nn.Conv2d(in_channels, w, 3, padding=1),  # [w, S, S]
+            nn.BatchNorm2d(w),
+            nn.ReLU(inplace=True),
+            nn.Conv2d(w, 2 * w, 4, stride=2, padding=1),  # [2w, S/2, S/2]
+            nn.BatchNorm2d(2 * w),
+            nn.ReLU(inplace=True),
+            nn.Conv2d(2 * w, 2 * w, 4, stride=2, padding=1),  # [2w, S/4, S/4]
+            nn.BatchNorm2d(2 * w),
+            nn.ReLU(inplace=True),
+            nn.Conv2d(2 * w, 2 * w, 4, stride=2, padding=1),  # [2w, S/8, S/8]
+            nn.BatchNorm2d(2 * w),
+            nn.ReLU(inplace=True),
+            nn.AdaptiveAvgPool2d(4),  # [2w, 4, 4]: keeps where things are
+            nn.Flatten(),  # [2w * 16]
+            nn.Linear(2 * w * 16, feature_dim),  # [feature_dim]
+            nn.ReLU(inplace=True),
+        )
+        self.heads = nn.ModuleDict({name: nn.Linear(feature_dim, k) for name, k in heads.items()})
+
+    def _check(self, images: torch.Tensor) -> None:
+        expected = (self.in_channels, self.image_size, self.image_size)
+        if images.ndim != 4 or tuple(images.shape[1:]) != expected:
+            raise ValueError(
+                f"AttributeClassifier expects images [N, {expected[0]}, {expected[1]}, "
+                f"{expected[2]}], got {tuple(images.shape)}."
+            )
+
+    def features(self, images: torch.Tensor) -> torch.Tensor:
+        """Penultimate features ``[N, feature_dim]`` of images ``[N, C, S, S]`` in [-1, 1]."""
+        self._check(images)
+        return self.trunk(images)
+
+    def forward(self, images: torch.Tensor) -> dict[str, torch.Tensor]:
+        """Logits per attribute: name -> ``[N, classes]``."""
+        h = self.features(images)
+        return {name: head(h) for name, head in self.heads.items()}
