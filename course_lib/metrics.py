@@ -197,13 +197,25 @@ def r_precision(
         raise ValueError(
             f"need at least 2 items and 2 candidates, got N={n}, candidates={candidates}."
         )
-    img = torch.nn.functional.normalize(image_embeddings.double().cpu(), dim=1)
-    txt = torch.nn.functional.normalize(text_embeddings.double().cpu(), dim=1)
     others = _differing_candidates(
         None if labels is None else labels.cpu(), n, candidates - 1, generator
     )
+    return r_precision_from_candidates(image_embeddings, text_embeddings, others)
+
+
+def r_precision_from_candidates(
+    image_embeddings: torch.Tensor, text_embeddings: torch.Tensor, others: torch.Tensor
+) -> float:
+    """R-precision with given distractors: ``others[i]`` holds the indices of
+    the captions that compete with caption i for image i (``[N, K-1]``).
+
+    Image i scores a hit when its cosine similarity to caption i is higher than
+    to every caption in ``others[i]``.
+    """
+    img = torch.nn.functional.normalize(image_embeddings.double().cpu(), dim=1)
+    txt = torch.nn.functional.normalize(text_embeddings.double().cpu(), dim=1)
     true_score = (img * txt).sum(dim=1)  # [N]
-    other_score = torch.einsum("nd,nkd->nk", img, txt[others])  # [N, K-1]
+    other_score = torch.einsum("nd,nkd->nk", img, txt[others.cpu()])  # [N, K-1]
     return float((true_score[:, None] > other_score).all(dim=1).double().mean())
 
 
@@ -275,3 +287,72 @@ def locate_objects(images: torch.Tensor, threshold: float = 0.3) -> dict[str, to
     cx, cy, extent = (torch.where(found, v, nan) for v in (cx, cy, extent))
     position = torch.where(found, nearest_position(cx.nan_to_num(), cy.nan_to_num(), extent), -1)
     return {"found": found, "cx": cx, "cy": cy, "extent": extent, "position": position}
+
+
+def label_groups(labels: torch.Tensor) -> torch.Tensor:
+    """One group id per distinct label row (``[N]`` long): images that share a caption's meaning."""
+    return torch.unique(labels.cpu(), dim=0, return_inverse=True)[1]
+
+
+@torch.no_grad()
+def oracle_probabilities(oracle: AttributeClassifier, images: torch.Tensor) -> torch.Tensor:
+    """The oracle's class probabilities of every head, concatenated: ``[N, sum(classes)]``.
+
+    With :func:`labels_one_hot` as the matching "text encoder", this gives an
+    R-precision that needs no learned text encoder (the captions of the
+    course's data sets are parsed exactly into their labels).
+    """
+    _check_images(images, "oracle_probabilities")
+    device = next(oracle.parameters()).device
+    chunks = []
+    for i in range(0, len(images), 512):
+        logits = oracle(images[i : i + 512].to(device, torch.float32))
+        chunks.append(torch.cat([logits[n].softmax(dim=1) for n in oracle.head_sizes], 1).cpu())
+    return torch.cat(chunks)
+
+
+def labels_one_hot(labels: torch.Tensor, head_sizes: dict[str, int]) -> torch.Tensor:
+    """Concatenated one-hot codes of label rows ``[N, A]`` -> ``[N, sum(classes)]``."""
+    sizes = list(head_sizes.values())
+    if labels.ndim != 2 or labels.shape[1] != len(sizes):
+        raise ValueError(f"labels must be [N, {len(sizes)}], got {tuple(labels.shape)}.")
+    parts = [torch.nn.functional.one_hot(labels[:, a].cpu(), k) for a, k in enumerate(sizes)]
+    return torch.cat(parts, 1).float()
+
+
+def evaluate_against_real(
+    oracle: AttributeClassifier,
+    images: torch.Tensor,
+    labels: torch.Tensor,
+    real_images: torch.Tensor,
+    real_labels: torch.Tensor,
+    floor: float | None = None,
+    generator: torch.Generator | None = None,
+) -> dict[str, float]:
+    """Every metric of this module for images made from captions with ``labels``.
+
+    ``real_images``/``real_labels`` (a real sample of the same size, other
+    draws) give the Fréchet reference and the real data's diversity.
+
+    Returns:
+        per-attribute and ``all`` accuracy, ``confident``, ``frechet`` (and
+        ``frechet_floor`` when given), ``r_precision``, ``diversity`` and
+        ``diversity_ratio`` (generated / real, within images of one caption).
+    """
+    result = {f"acc_{k}": v for k, v in attribute_accuracy(oracle, images, labels).items()}
+    result["confident"] = confident_fraction(oracle, images)
+    features = oracle_features(oracle, images)
+    real_features = oracle_features(oracle, real_images)
+    result["frechet"] = frechet_distance(features, real_features)
+    if floor is not None:
+        result["frechet_floor"] = floor
+    result["r_precision"] = r_precision(
+        oracle_probabilities(oracle, images),
+        labels_one_hot(labels, oracle.head_sizes),
+        labels=labels,
+        generator=generator,
+    )
+    result["diversity"] = diversity(features, label_groups(labels))
+    real = diversity(real_features, label_groups(real_labels))
+    result["diversity_ratio"] = result["diversity"] / real
+    return result

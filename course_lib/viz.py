@@ -99,6 +99,37 @@ def show_images(
     return ax
 
 
+def show_captioned(
+    images: torch.Tensor | np.ndarray,
+    captions: Sequence[str],
+    ncols: int = 4,
+    title: str = "",
+    value_range: tuple[float, float] = (-1.0, 1.0),
+    width: int = 22,
+) -> np.ndarray:
+    """Show images with a (wrapped) caption under each.
+
+    Returns the array of matplotlib axes; call ``plt.show()`` after it.
+    """
+    import textwrap
+
+    if len(captions) != len(images):
+        raise ValueError(f"got {len(images)} images but {len(captions)} captions.")
+    n = len(images)
+    nrows = math.ceil(n / ncols)
+    fig, axes = plt.subplots(nrows, ncols, figsize=(2.2 * ncols, 3.0 * nrows), squeeze=False)
+    for ax in axes.flat:
+        ax.set_axis_off()
+    for i, caption in enumerate(captions):
+        ax = axes.flat[i]
+        ax.imshow(image_grid(images[i : i + 1], nrow=1, padding=0, value_range=value_range))
+        ax.set_title("\n".join(textwrap.wrap(caption, width)), fontsize=8)
+    if title:
+        fig.suptitle(title)
+    fig.tight_layout()
+    return axes
+
+
 def save_image_grid(
     images: torch.Tensor | np.ndarray,
     path: str | Path,

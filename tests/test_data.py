@@ -188,3 +188,16 @@ def test_caption_folder_errors(tmp_path):
     _tiny_tree(tmp_path)
     with pytest.raises(ValueError, match="some images have only 2 caption"):
         CaptionFolder(tmp_path, captions_per_image=3)
+
+
+def test_parse_captions_back_to_labels(shapes):
+    from course_lib.data.shapes import parse_shape_caption, shape_labels_from_caption
+
+    for i in range(200):
+        for caption in shapes.captions[i]:
+            assert torch.equal(shape_labels_from_caption(caption), shapes.labels[i]), caption
+    assert parse_shape_caption("a red thing") == {"colour": "red"}
+    with pytest.raises(ValueError, match="does not say the shape, size, position"):
+        shape_labels_from_caption("a red thing")
+    with pytest.raises(ValueError, match="several values"):
+        parse_shape_caption("a red blue circle")

@@ -217,6 +217,61 @@ def make_shape_caption(
     )
 
 
+def parse_shape_caption(caption: str) -> dict[str, str]:
+    """Read the attributes back from a caption of the shapes grammar.
+
+    Returns:
+        attribute name -> value name for each attribute the caption names
+        (a caption that omits, say, the size gives no ``"size"`` entry).
+
+    Raises:
+        ValueError: if the caption names two different values of one attribute.
+    """
+    words = tokenize(caption)
+    text = " " + " ".join(words) + " "
+    found: dict[str, set[str]] = {}
+
+    def add(attribute: str, value: str) -> None:
+        found.setdefault(attribute, set()).add(value)
+
+    for colour in COLOURS:
+        if colour in words:
+            add("colour", colour)
+    for attribute, table in (("shape", SHAPE_PHRASES), ("size", SIZE_PHRASES)):
+        for value, phrases in table.items():
+            if any(p in words for p in phrases):
+                add(attribute, value)
+    # positions: longest phrases first, so "top centre" is not read as "centre"
+    phrases = sorted(
+        ((p, v) for v, ps in POSITION_PHRASES.items() for p in ps), key=lambda pv: -len(pv[0])
+    )
+    for phrase, value in phrases:
+        if f" {phrase} " in text:
+            add("position", value)
+            text = text.replace(f" {phrase} ", " ")
+    clashes = {k: sorted(v) for k, v in found.items() if len(v) > 1}
+    if clashes:
+        raise ValueError(
+            f"the caption {caption!r} names several values of one attribute: {clashes}."
+        )
+    return {k: next(iter(v)) for k, v in found.items()}
+
+
+def shape_labels_from_caption(caption: str) -> torch.Tensor:
+    """``[4]`` long labels (shape, colour, size, position) of a complete caption.
+
+    Raises:
+        ValueError: naming the attributes the caption leaves out.
+    """
+    parsed = parse_shape_caption(caption)
+    missing = [a for a in CaptionedShapes.ATTRIBUTES if a not in parsed]
+    if missing:
+        raise ValueError(f"the caption {caption!r} does not say the {', '.join(missing)}.")
+    return torch.tensor(
+        [values.index(parsed[a]) for a, values in CaptionedShapes.ATTRIBUTES.items()]
+    )
+
+
 class CaptionedShapes(CaptionedScenes):
     """Captioned shapes, generated in memory (deterministic by seed).
 
