@@ -123,7 +123,8 @@ def show_captioned(
     for i, caption in enumerate(captions):
         ax = axes.flat[i]
         ax.imshow(image_grid(images[i : i + 1], nrow=1, padding=0, value_range=value_range))
-        ax.set_title("\n".join(textwrap.wrap(caption, width)), fontsize=8)
+        lines = [line for part in caption.split("\n") for line in textwrap.wrap(part, width)]
+        ax.set_title("\n".join(lines), fontsize=8)
     if title:
         fig.suptitle(title)
     fig.tight_layout()

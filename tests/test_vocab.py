@@ -59,3 +59,15 @@ def test_save_load_and_state_dict(tmp_path):
         Vocabulary.from_state_dict({"words": ["b", "a"], "max_length": 3})
     with pytest.raises(ValueError, match="not sorted and unique"):
         Vocabulary.from_state_dict({"words": ["<pad>", "b", "a"], "max_length": 3})
+
+
+def test_grammar_vocabulary_equals_one_built_from_training_captions():
+    from course_lib.data import CaptionedDigits, CaptionedShapes, digit_caption_vocabulary
+
+    shapes = CaptionedShapes(3000, split="train")
+    built = Vocabulary.build(c for caps in shapes.captions for c in caps)
+    assert built.words == shape_caption_vocabulary().words
+    assert built.max_length <= shape_caption_vocabulary().max_length
+    digits = CaptionedDigits(3000, split="train")
+    built = Vocabulary.build(c for caps in digits.captions for c in caps)
+    assert built.words == digit_caption_vocabulary().words
