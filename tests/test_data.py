@@ -15,7 +15,7 @@ from course_lib.data import (
     CaptionedShapes,
     CaptionFolder,
 )
-from course_lib.data.digits import DIGIT_WORDS, TRAIN_SCANS, _scans
+from course_lib.data.digits import DIGIT_WORDS, TRAIN_SCANS, load_digit_scans
 from course_lib.data.scenes import POSITION_PHRASES, SIZE_PHRASES
 from course_lib.data.shapes import SHAPE_PHRASES, TEMPLATES
 from course_lib.data.vocab import tokenize
@@ -130,7 +130,7 @@ def test_index_error(shapes):
 
 
 def test_digits_real_scans_and_splits():
-    scans, digits = _scans()
+    scans, digits = load_digit_scans()
     assert scans.shape == (1797, 1, 8, 8)
     train = CaptionedDigits(300, split="train", seed=0)
     test = CaptionedDigits(300, split="test", seed=0)

@@ -49,7 +49,7 @@ def main(argv: list[str] | None = None) -> int:
         try:
             client.execute()
         except CellExecutionError as error:
-            print(f"FAILED {path}: {str(error).splitlines()[0]}", file=sys.stderr)
+            print(f"FAILED {path}: {error.ename}: {error.evalue}", file=sys.stderr)
             failed = True
             continue
         seconds = time.perf_counter() - start

@@ -51,7 +51,7 @@ TRAIN_SCANS = 1400
 
 
 @lru_cache(maxsize=1)
-def _scans() -> tuple[torch.Tensor, torch.Tensor]:
+def load_digit_scans() -> tuple[torch.Tensor, torch.Tensor]:
     """All 1,797 scans as ``[N, 1, 8, 8]`` floats in [0, 1] and their digits,
     in a fixed shuffled order (train scans first)."""
     from sklearn.datasets import load_digits  # imported here: only digits need it
@@ -66,7 +66,7 @@ def _scans() -> tuple[torch.Tensor, torch.Tensor]:
 def digit_sprites(resolution: int) -> tuple[torch.Tensor, torch.Tensor]:
     """Every scan smoothed to ``[N, 1, resolution, resolution]`` (bicubic, in
     [0, 1]), and its digit label."""
-    images, digits = _scans()
+    images, digits = load_digit_scans()
     sprites = F.interpolate(images, size=resolution, mode="bicubic", align_corners=False)
     return sprites.clamp(0, 1), digits
 
