@@ -356,3 +356,29 @@ def evaluate_against_real(
     real = diversity(real_features, label_groups(real_labels))
     result["diversity_ratio"] = result["diversity"] / real
     return result
+
+
+def mode_coverage(
+    samples: torch.Tensor, centres: torch.Tensor, radius: float, min_share: float = 0.01
+) -> dict[str, float]:
+    """How many modes of a mixture a generator covers (2-D toy data).
+
+    A sample belongs to the nearest centre if it lies within ``radius`` of it;
+    a mode is *covered* when it receives at least ``min_share`` of all samples.
+
+    Returns:
+        ``{"covered": number of modes covered, "quality": fraction of samples
+        within radius of some centre}``.
+    """
+    if samples.ndim != 2 or centres.ndim != 2 or samples.shape[1] != centres.shape[1]:
+        raise ValueError(
+            f"samples [N, D] and centres [K, D] must share D, got {tuple(samples.shape)} and "
+            f"{tuple(centres.shape)}."
+        )
+    distance, nearest = torch.cdist(samples.float().cpu(), centres.float().cpu()).min(dim=1)
+    inside = distance <= radius
+    counts = torch.bincount(nearest[inside], minlength=len(centres))
+    return {
+        "covered": float((counts >= min_share * len(samples)).sum()),
+        "quality": float(inside.float().mean()),
+    }

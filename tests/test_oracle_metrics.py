@@ -155,3 +155,22 @@ def test_checkpoints_atomic_and_safe(tmp_path):
     torch.save([1, 2], tmp_path / "list.pt")
     with pytest.raises(ValueError, match="holds a list"):
         load_checkpoint(tmp_path / "list.pt")
+
+
+def test_mode_coverage():
+    from course_lib.metrics import mode_coverage
+
+    centres = torch.tensor([[0.0, 0.0], [5.0, 0.0], [0.0, 5.0]])
+    g = torch.Generator().manual_seed(0)
+    two_modes = torch.cat(
+        [
+            centres[0] + 0.1 * torch.randn(50, 2, generator=g),
+            centres[1] + 0.1 * torch.randn(50, 2, generator=g),
+        ]
+    )
+    result = mode_coverage(two_modes, centres, radius=0.5)
+    assert result["covered"] == 2 and result["quality"] == 1.0
+    far = torch.full((10, 2), 100.0)
+    assert mode_coverage(far, centres, radius=0.5) == {"covered": 0.0, "quality": 0.0}
+    with pytest.raises(ValueError, match="must share D"):
+        mode_coverage(torch.zeros(3, 3), centres, radius=1)

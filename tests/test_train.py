@@ -156,3 +156,22 @@ def test_amp_on_cpu_warns():
         GANTrainer(
             mlp(2, 8, 2), mlp(2, 8, 1), _ring, GANConfig(latent_dim=2, amp=True), device="cpu"
         )
+
+
+def test_vae_shapes_loss_and_reparameterisation():
+    from course_lib.nn.vae import ConvVAE, vae_loss
+    from course_lib.probability import gaussian_kl_to_standard_normal
+
+    vae = ConvVAE(channels=3, image_size=32, latent_dim=4, width=8)
+    x = torch.rand(5, 3, 32, 32) * 2 - 1
+    reconstruction, mu, logvar = vae(x)
+    assert reconstruction.shape == x.shape and mu.shape == logvar.shape == (5, 4)
+    loss, recon, kl = vae_loss(x, reconstruction, mu, logvar)
+    torch.testing.assert_close(loss, recon + kl)
+    torch.testing.assert_close(kl, gaussian_kl_to_standard_normal(mu, logvar).mean())
+    g1, g2 = torch.Generator().manual_seed(0), torch.Generator().manual_seed(0)
+    assert torch.equal(vae.reparameterise(mu, logvar, g1), vae.reparameterise(mu, logvar, g2))
+    loss.backward()
+    assert vae.to_stats.weight.grad is not None
+    with pytest.raises(ValueError, match=r"x must be \[N, 3, 32, 32\]"):
+        vae.encode(torch.zeros(2, 1, 32, 32))

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from torch import nn
 
 
@@ -10,7 +12,7 @@ def mlp(
     hidden: int,
     out_features: int,
     layers: int = 2,
-    activation: type[nn.Module] = nn.ReLU,
+    activation: Callable[[], nn.Module] = nn.ReLU,
     output_activation: nn.Module | None = None,
 ) -> nn.Sequential:
     """``layers`` hidden layers of width ``hidden``, then a linear output.
