@@ -116,6 +116,17 @@ def conv_output_size(
     return (size + 2 * padding - span) // stride + 1
 
 
+def _conv_geometry(
+    x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None, stride: int, padding: int
+) -> tuple[int, int, int, int, int, int]:
+    """Check the shapes; return ``(N, C_out, kh, kw, out_h, out_w)``."""
+    _check_conv(x, weight, bias)
+    n, _, h, w = x.shape
+    c_out, _, kh, kw = weight.shape
+    oh, ow = conv_output_size(h, kh, stride, padding), conv_output_size(w, kw, stride, padding)
+    return n, c_out, kh, kw, oh, ow
+
+
 def _check_conv(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None) -> None:
     if x.ndim != 4 or weight.ndim != 4:
         raise ValueError(
@@ -142,10 +153,7 @@ def conv2d_loops(
 
     ``y[n, o, i, j] = b[o] + sum_{c, u, v} x_pad[n, c, i s + u, j s + v] w[o, c, u, v]``
     """
-    _check_conv(x, weight, bias)
-    n, _, h, w = x.shape
-    c_out, _, kh, kw = weight.shape
-    oh, ow = conv_output_size(h, kh, stride, padding), conv_output_size(w, kw, stride, padding)
+    n, c_out, kh, kw, oh, ow = _conv_geometry(x, weight, bias, stride, padding)
     xp = F.pad(x, (padding, padding, padding, padding))
     y = torch.zeros(n, c_out, oh, ow, dtype=x.dtype, device=x.device)
     for i in range(oh):
@@ -168,10 +176,7 @@ def conv2d_unfold(
 ) -> torch.Tensor:
     """2-D cross-correlation as one matrix product (im2col): unfold every
     receptive field into a column, then multiply by the flattened kernels."""
-    _check_conv(x, weight, bias)
-    n, _, h, w = x.shape
-    c_out, _, kh, kw = weight.shape
-    oh, ow = conv_output_size(h, kh, stride, padding), conv_output_size(w, kw, stride, padding)
+    n, c_out, kh, kw, oh, ow = _conv_geometry(x, weight, bias, stride, padding)
     columns = F.unfold(x, (kh, kw), padding=padding, stride=stride)  # [N, C*kh*kw, L]
     y = weight.reshape(c_out, -1) @ columns  # [N, C_out, L]
     if bias is not None:

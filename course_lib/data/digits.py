@@ -158,12 +158,7 @@ class CaptionedDigits(CaptionedScenes):
         seed: int = 0,
         captions_per_image: int = 5,
     ) -> None:
-        self._check_args(n, split, image_size, (32, 64))
-        if not 1 <= captions_per_image <= len(TEMPLATES):
-            raise ValueError(
-                f"captions_per_image must be between 1 and {len(TEMPLATES)}, "
-                f"got {captions_per_image}."
-            )
+        self._check_args(n, split, image_size, (32, 64), captions_per_image, len(TEMPLATES))
         self.split, self.seed = split, seed
         rng = np.random.default_rng([seed, _SPLIT_STREAM[split], image_size, 10])
         labels = self.sample_labels(rng, n, split)
@@ -178,12 +173,7 @@ class CaptionedDigits(CaptionedScenes):
         self.scan_index = torch.from_numpy(scan)
         canvas = paste(sprites[self.scan_index], self.placement, image_size)
         self.images = (canvas.clamp(0, 1) * 255).round().to(torch.uint8)
-        templates = np.argsort(rng.random((n, len(TEMPLATES))), axis=1)[:, :captions_per_image]
-        synonyms = rng.integers(0, 2**16, (n, captions_per_image))
-        self.captions = [
-            [make_digit_caption(*row, template=t, synonym=w) for t, w in zip(ts, ws, strict=True)]
-            for row, ts, ws in zip(
-                labels.tolist(), templates.tolist(), synonyms.tolist(), strict=True
-            )
-        ]
+        self.captions = self._draw_captions(
+            rng, labels, len(TEMPLATES), captions_per_image, make_digit_caption
+        )
         self.vocab = digit_caption_vocabulary()

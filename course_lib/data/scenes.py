@@ -13,7 +13,7 @@ transformer that pastes a canvas-filling sprite into that window uses
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any, ClassVar
 
 import numpy as np
@@ -126,7 +126,18 @@ class CaptionedScenes(Dataset):
     split: str
 
     @staticmethod
-    def _check_args(n: int, split: str, image_size: int, sizes: Sequence[int]) -> None:
+    def _check_args(
+        n: int,
+        split: str,
+        image_size: int,
+        sizes: Sequence[int],
+        captions_per_image: int = 1,
+        templates: int = 1,
+    ) -> None:
+        if not 1 <= captions_per_image <= templates:
+            raise ValueError(
+                f"captions_per_image must be between 1 and {templates}, got {captions_per_image}."
+            )
         if not isinstance(n, int) or n < 1:
             raise ValueError(f"n (the number of images) must be a positive integer, got {n!r}.")
         if split not in SPLITS:
@@ -135,6 +146,23 @@ class CaptionedScenes(Dataset):
             raise ValueError(
                 f"image_size {image_size} is not supported; accepted: {', '.join(map(str, sizes))}."
             )
+
+    @staticmethod
+    def _draw_captions(
+        rng: np.random.Generator,
+        labels: np.ndarray,
+        templates: int,
+        captions_per_image: int,
+        make_caption: Callable[..., str],
+    ) -> list[list[str]]:
+        """``captions_per_image`` captions per label row, each from a different template."""
+        n = len(labels)
+        chosen = np.argsort(rng.random((n, templates)), axis=1)[:, :captions_per_image]
+        synonyms = rng.integers(0, 2**16, (n, captions_per_image))
+        return [
+            [make_caption(*row, template=t, synonym=w) for t, w in zip(ts, ws, strict=True)]
+            for row, ts, ws in zip(labels.tolist(), chosen.tolist(), synonyms.tolist(), strict=True)
+        ]
 
     @classmethod
     def attribute_names(cls) -> list[str]:

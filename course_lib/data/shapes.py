@@ -312,12 +312,7 @@ class CaptionedShapes(CaptionedScenes):
         seed: int = 0,
         captions_per_image: int = 5,
     ) -> None:
-        self._check_args(n, split, image_size, (32, 64))
-        if not 1 <= captions_per_image <= len(TEMPLATES):
-            raise ValueError(
-                f"captions_per_image must be between 1 and {len(TEMPLATES)}, "
-                f"got {captions_per_image}."
-            )
+        self._check_args(n, split, image_size, (32, 64), captions_per_image, len(TEMPLATES))
         self.split = split
         self.seed = seed
         rng = np.random.default_rng([seed, _SPLIT_STREAM[split], image_size])
@@ -332,15 +327,7 @@ class CaptionedShapes(CaptionedScenes):
         self.images = render_shapes(
             self.labels[:, 0], colour, self.placement, image_size, generator=generator
         )
-        templates = np.argsort(rng.random((n, len(TEMPLATES))), axis=1)[:, :captions_per_image]
-        synonyms = rng.integers(0, 2**16, (n, captions_per_image))
-        self.captions = [
-            [
-                make_shape_caption(*row, template=t, synonym=w)
-                for t, w in zip(row_templates, row_synonyms, strict=True)
-            ]
-            for row, row_templates, row_synonyms in zip(
-                labels.tolist(), templates.tolist(), synonyms.tolist(), strict=True
-            )
-        ]
+        self.captions = self._draw_captions(
+            rng, labels, len(TEMPLATES), captions_per_image, make_shape_caption
+        )
         self.vocab = shape_caption_vocabulary()
