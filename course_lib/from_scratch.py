@@ -212,3 +212,70 @@ def conv_transpose2d_fold(
         output_size = ((oh - 1) * stride - 2 * padding + kh, (ow - 1) * stride - 2 * padding + kw)
     columns = weight.reshape(c_out, -1).T @ y.reshape(n, c_out, oh * ow)  # [N, C_in*kh*kw, L]
     return F.fold(columns, output_size, (kh, kw), padding=padding, stride=stride)
+
+
+def affine_grid_from_scratch(
+    theta: torch.Tensor, size: tuple[int, int], align_corners: bool = False
+) -> torch.Tensor:
+    """The sampling grid of ``F.affine_grid``: for every output pixel (x, y) in
+    [-1, 1] coordinates, ``theta @ [x, y, 1]`` gives where to sample the input.
+
+    Args:
+        theta: ``[N, 2, 3]``; size: output ``(H, W)``.
+
+    Returns:
+        ``[N, H, W, 2]`` input coordinates (x first, then y).
+    """
+    if theta.ndim != 3 or theta.shape[1:] != (2, 3):
+        raise ValueError(f"theta must be [N, 2, 3], got {tuple(theta.shape)}.")
+    h, w = size
+
+    def axis(n: int) -> torch.Tensor:
+        i = torch.arange(n, dtype=theta.dtype, device=theta.device)
+        if align_corners:  # pixel centres of the first and last pixel at -1 and +1
+            return i * 2 / max(n - 1, 1) - 1
+        return (2 * i + 1) / n - 1  # pixel centres, edges at -1 and +1
+
+    ys, xs = torch.meshgrid(axis(h), axis(w), indexing="ij")
+    points = torch.stack([xs, ys, torch.ones_like(xs)], dim=-1)  # [H, W, 3]
+    return torch.einsum("hwk,nik->nhwi", points, theta)
+
+
+def grid_sample_from_scratch(
+    images: torch.Tensor, grid: torch.Tensor, align_corners: bool = False
+) -> torch.Tensor:
+    """Bilinear sampling with zero padding, as ``F.grid_sample(..., mode="bilinear",
+    padding_mode="zeros")``: each output pixel mixes the four input pixels around
+    its sampling point, weighted by closeness; pixels outside the image count as 0.
+
+    Args:
+        images: ``[N, C, H, W]``; grid: ``[N, h, w, 2]`` (x, y) in [-1, 1].
+    """
+    if (
+        images.ndim != 4
+        or grid.ndim != 4
+        or grid.shape[-1] != 2
+        or grid.shape[0] != images.shape[0]
+    ):
+        raise ValueError(
+            f"expected images [N, C, H, W] and grid [N, h, w, 2] with the same N, got "
+            f"{tuple(images.shape)} and {tuple(grid.shape)}."
+        )
+    n, c, h, w = images.shape
+    x, y = grid[..., 0], grid[..., 1]
+    if align_corners:  # [-1, 1] -> pixel index
+        px, py = (x + 1) / 2 * (w - 1), (y + 1) / 2 * (h - 1)
+    else:
+        px, py = ((x + 1) * w - 1) / 2, ((y + 1) * h - 1) / 2
+    x0, y0 = torch.floor(px), torch.floor(py)
+    flat = images.reshape(n, c, h * w)
+    out = torch.zeros(n, c, *grid.shape[1:3], dtype=images.dtype, device=images.device)
+    for dx in (0, 1):
+        for dy in (0, 1):
+            xi, yi = x0 + dx, y0 + dy
+            weight = (1 - (px - xi).abs()) * (1 - (py - yi).abs())  # [N, h, w]
+            inside = (xi >= 0) & (xi <= w - 1) & (yi >= 0) & (yi <= h - 1)
+            index = (yi.clamp(0, h - 1) * w + xi.clamp(0, w - 1)).long().reshape(n, 1, -1)
+            values = flat.gather(2, index.expand(n, c, index.shape[-1])).reshape(out.shape)
+            out = out + values * (weight * inside)[:, None]
+    return out

@@ -104,7 +104,8 @@ def _train_scan_heldout(
 ) -> CaptionedScenes:
     """Held-out digit-position combinations drawn from the *training* scans."""
     data = cls(n, split="heldout", image_size=config.image_size, seed=config.seed + 1000)
-    from course_lib.data.digits import TRAIN_SCANS, digit_sprites, paste
+    from course_lib.data.digits import TRAIN_SCANS, digit_sprites
+    from course_lib.geometry import paste
 
     sprites, scan_digits = digit_sprites(config.image_size)
     generator = torch.Generator().manual_seed(config.seed + 2000)

@@ -33,6 +33,7 @@ from course_lib.data.scenes import (
     place_objects,
 )
 from course_lib.data.vocab import Vocabulary, tokenize
+from course_lib.geometry import paste
 
 DIGITS: tuple[str, ...] = tuple(str(d) for d in range(10))
 DIGIT_WORDS = ("zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine")
@@ -69,30 +70,6 @@ def digit_sprites(resolution: int) -> tuple[torch.Tensor, torch.Tensor]:
     images, digits = load_digit_scans()
     sprites = F.interpolate(images, size=resolution, mode="bicubic", align_corners=False)
     return sprites.clamp(0, 1), digits
-
-
-def paste(sprites: torch.Tensor, placement: torch.Tensor, image_size: int) -> torch.Tensor:
-    """Paste canvas-filling sprites into windows ``(scale, cx, cy)``.
-
-    This is the inverse spatial transform
-    ``theta = [[1/s, 0, -cx/s], [0, 1/s, -cy/s]]`` with zero padding, the same
-    arithmetic the course's spatial transformer uses.
-
-    Args:
-        sprites: ``[N, C, h, w]``.
-        placement: ``[N, 3]``.
-
-    Returns:
-        ``[N, C, image_size, image_size]``.
-    """
-    s, cx, cy = placement.T
-    zero = torch.zeros_like(s)
-    theta = torch.stack(
-        [torch.stack([1 / s, zero, -cx / s], 1), torch.stack([zero, 1 / s, -cy / s], 1)], 1
-    )
-    n, c = sprites.shape[:2]
-    grid = F.affine_grid(theta, [n, c, image_size, image_size], align_corners=False)
-    return F.grid_sample(sprites, grid, mode="bilinear", padding_mode="zeros", align_corners=False)
 
 
 def digit_caption_vocabulary() -> Vocabulary:

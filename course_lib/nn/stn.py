@@ -1,0 +1,89 @@
+"""The spatial transformer network (Jaderberg et al. 2015).
+
+The geometry (eq.7's constrained transform, crop and paste, the
+``align_corners`` convention) lives in :mod:`course_lib.geometry`.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from course_lib.geometry import constrained_theta, warp
+
+
+class SpatialTransformer(nn.Module):
+    """A localisation network, a sampling grid and a bilinear sampler (Jaderberg et al. 2015).
+
+    Args:
+        in_channels, image_size: the input images (``image_size`` a multiple of 4).
+        out_size: side of the transformed output (default: ``image_size``).
+        mode: ``"affine"`` (6 free parameters) or ``"constrained"`` (eq.7: scale
+            and translation, bounded: ``s = s_min + (s_max - s_min) sigmoid(a)``,
+            ``t = (1 - s) tanh(b)``, so the window stays on the canvas).
+        hidden: width of the localisation network.
+
+    The localisation network's last layer starts at zero weight, with a bias
+    giving the identity transform in affine mode, and in constrained mode a
+    centred window with ``s`` within 0.1% of ``s_max`` (the identity up to that
+    0.1% when ``s_max = 1``; a sigmoid never reaches its bound).
+    """
+
+    def __init__(
+        self,
+        in_channels: int,
+        image_size: int,
+        out_size: int | None = None,
+        mode: str = "constrained",
+        s_min: float = 0.2,
+        s_max: float = 1.0,
+        hidden: int = 32,
+    ) -> None:
+        super().__init__()
+        if mode not in ("affine", "constrained"):
+            raise ValueError(f"mode must be 'affine' or 'constrained', got {mode!r}.")
+        if not 0 < s_min < s_max:
+            raise ValueError(f"need 0 < s_min < s_max, got s_min={s_min}, s_max={s_max}.")
+        if image_size % 4:
+            raise ValueError(f"image_size must be a multiple of 4, got {image_size}.")
+        self.mode, self.s_min, self.s_max = mode, s_min, s_max
+        self.in_channels, self.image_size = in_channels, image_size
+        self.out_size = out_size or image_size
+        self.localisation = nn.Sequential(
+            nn.Conv2d(in_channels, hidden, 3, padding=1),  # [h, S, S]
+            nn.MaxPool2d(2),  # [h, S/2, S/2]
+            nn.ReLU(True),
+            nn.Conv2d(hidden, hidden, 3, padding=1),
+            nn.MaxPool2d(2),  # [h, S/4, S/4]
+            nn.ReLU(True),
+            nn.Flatten(),
+            nn.Linear(hidden * (image_size // 4) ** 2, hidden),
+            nn.ReLU(True),
+        )
+        self.head = nn.Linear(hidden, 6 if mode == "affine" else 3)
+        nn.init.zeros_(self.head.weight)
+        with torch.no_grad():
+            if mode == "affine":
+                self.head.bias.copy_(torch.tensor([1.0, 0, 0, 0, 1, 0]))
+            else:  # sigmoid(6.9) = 0.999: s within 0.1% of s_max, centred
+                self.head.bias.copy_(torch.tensor([6.9, 0.0, 0.0]))
+
+    def theta(self, images: torch.Tensor) -> torch.Tensor:
+        """The predicted transform ``[N, 2, 3]``."""
+        expected = (self.in_channels, self.image_size, self.image_size)
+        if images.ndim != 4 or tuple(images.shape[1:]) != expected:
+            raise ValueError(
+                f"SpatialTransformer expects images [N, {expected[0]}, {expected[1]}, "
+                f"{expected[2]}], got {tuple(images.shape)}."
+            )
+        out = self.head(self.localisation(images))
+        if self.mode == "affine":
+            return out.view(-1, 2, 3)
+        scale = self.s_min + (self.s_max - self.s_min) * torch.sigmoid(out[:, 0])
+        reach = 1 - scale
+        return constrained_theta(
+            scale, reach * torch.tanh(out[:, 1]), reach * torch.tanh(out[:, 2])
+        )
+
+    def forward(self, images: torch.Tensor) -> torch.Tensor:
+        return warp(images, self.theta(images), self.out_size)
