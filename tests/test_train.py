@@ -53,7 +53,10 @@ def test_dcgan_shapes_and_errors():
         DCGANGenerator(image_size=48)
     with pytest.raises(ValueError, match=r"z must be \[N, 16\], got \(3, 15\)"):
         g(torch.randn(3, 15))
-    with pytest.raises(ValueError, match=r"images must be \[N, 3, 64, 64\], got \(2, 3, 32, 32\)"):
+    with pytest.raises(
+        ValueError,
+        match=r"DCGANDiscriminator expects images \[N, 3, 64, 64\], got \(2, 3, 32, 32\)",
+    ):
         d(torch.zeros(2, 3, 32, 32))
 
 
@@ -173,5 +176,5 @@ def test_vae_shapes_loss_and_reparameterisation():
     assert torch.equal(vae.reparameterise(mu, logvar, g1), vae.reparameterise(mu, logvar, g2))
     loss.backward()
     assert vae.to_stats.weight.grad is not None
-    with pytest.raises(ValueError, match=r"x must be \[N, 3, 32, 32\]"):
+    with pytest.raises(ValueError, match=r"ConvVAE expects images \[N, 3, 32, 32\]"):
         vae.encode(torch.zeros(2, 1, 32, 32))

@@ -10,6 +10,8 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from course_lib.nn.validation import check_images
+
 
 class AttributeClassifier(nn.Module):
     """Shared convolutional trunk, one linear head per attribute.
@@ -59,17 +61,9 @@ class AttributeClassifier(nn.Module):
         )
         self.heads = nn.ModuleDict({name: nn.Linear(feature_dim, k) for name, k in heads.items()})
 
-    def _check(self, images: torch.Tensor) -> None:
-        expected = (self.in_channels, self.image_size, self.image_size)
-        if images.ndim != 4 or tuple(images.shape[1:]) != expected:
-            raise ValueError(
-                f"AttributeClassifier expects images [N, {expected[0]}, {expected[1]}, "
-                f"{expected[2]}], got {tuple(images.shape)}."
-            )
-
     def features(self, images: torch.Tensor) -> torch.Tensor:
         """Penultimate features ``[N, feature_dim]`` of images ``[N, C, S, S]`` in [-1, 1]."""
-        self._check(images)
+        check_images(images, self.in_channels, self.image_size, "AttributeClassifier")
         return self.trunk(images)
 
     def forward(self, images: torch.Tensor) -> dict[str, torch.Tensor]:

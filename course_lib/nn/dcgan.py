@@ -12,6 +12,8 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from course_lib.nn.validation import check_images
+
 SIZES = (32, 64)
 
 
@@ -107,10 +109,5 @@ class DCGANDiscriminator(nn.Module):
         self.apply(dcgan_init)
 
     def forward(self, images: torch.Tensor) -> torch.Tensor:
-        expected = (self.channels, self.image_size, self.image_size)
-        if images.ndim != 4 or tuple(images.shape[1:]) != expected:
-            raise ValueError(
-                f"images must be [N, {expected[0]}, {expected[1]}, {expected[2]}], "
-                f"got {tuple(images.shape)}."
-            )
+        check_images(images, self.channels, self.image_size, "DCGANDiscriminator")
         return self.net(images).reshape(-1)

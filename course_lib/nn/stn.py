@@ -10,6 +10,7 @@ import torch
 from torch import nn
 
 from course_lib.geometry import constrained_theta, warp
+from course_lib.nn.validation import check_images
 
 
 class SpatialTransformer(nn.Module):
@@ -70,12 +71,7 @@ class SpatialTransformer(nn.Module):
 
     def theta(self, images: torch.Tensor) -> torch.Tensor:
         """The predicted transform ``[N, 2, 3]``."""
-        expected = (self.in_channels, self.image_size, self.image_size)
-        if images.ndim != 4 or tuple(images.shape[1:]) != expected:
-            raise ValueError(
-                f"SpatialTransformer expects images [N, {expected[0]}, {expected[1]}, "
-                f"{expected[2]}], got {tuple(images.shape)}."
-            )
+        check_images(images, self.in_channels, self.image_size, "SpatialTransformer")
         out = self.head(self.localisation(images))
         if self.mode == "affine":
             return out.view(-1, 2, 3)

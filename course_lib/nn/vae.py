@@ -15,6 +15,7 @@ import torch
 from torch import nn
 
 from course_lib.nn.dcgan import DCGANGenerator
+from course_lib.nn.validation import check_images
 from course_lib.probability import gaussian_kl_to_standard_normal
 
 
@@ -44,11 +45,7 @@ class ConvVAE(nn.Module):
 
     def encode(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """``(mu, logvar)``, each ``[N, latent_dim]``."""
-        expected = (self.channels, self.image_size, self.image_size)
-        if x.ndim != 4 or tuple(x.shape[1:]) != expected:
-            raise ValueError(
-                f"x must be [N, {', '.join(map(str, expected))}], got {tuple(x.shape)}."
-            )
+        check_images(x, self.channels, self.image_size, "ConvVAE")
         mu, logvar = self.to_stats(self.encoder(x)).chunk(2, dim=1)
         return mu, logvar.clamp(-10, 10)
 
