@@ -270,10 +270,14 @@ def grid_sample_from_scratch(
     x0, y0 = torch.floor(px), torch.floor(py)
     flat = images.reshape(n, c, h * w)
     out = torch.zeros(n, c, *grid.shape[1:3], dtype=images.dtype, device=images.device)
+    fx, fy = px - x0, py - y0  # fractional parts in [0, 1)
     for dx in (0, 1):
         for dy in (0, 1):
             xi, yi = x0 + dx, y0 + dy
-            weight = (1 - (px - xi).abs()) * (1 - (py - yi).abs())  # [N, h, w]
+            # (1 - |px - xi|)(1 - |py - yi|), written without abs() so that the
+            # gradient at a sampling point exactly on a pixel is one-sided, as
+            # in PyTorch's kernel (abs() has gradient 0 at 0)
+            weight = (fx if dx else 1 - fx) * (fy if dy else 1 - fy)  # [N, h, w]
             inside = (xi >= 0) & (xi <= w - 1) & (yi >= 0) & (yi <= h - 1)
             index = (yi.clamp(0, h - 1) * w + xi.clamp(0, w - 1)).long().reshape(n, 1, -1)
             values = flat.gather(2, index.expand(n, c, index.shape[-1])).reshape(out.shape)

@@ -105,3 +105,85 @@ def test_constrained_parameters_are_bounded():
     scale, tx, ty = theta[:, 0, 0], theta[:, 0, 2], theta[:, 1, 2]
     assert torch.allclose(scale, torch.tensor(0.3)) and torch.allclose(tx, 1 - scale)
     assert torch.allclose(ty, -(1 - scale))  # the window just touches the canvas edge
+
+
+def test_init_scale_starts_from_a_centred_window():
+    from course_lib.nn.stn import STNClassifier  # noqa: F401
+
+    stn = SpatialTransformer(1, 16, mode="constrained", s_min=0.2, s_max=1.0, init_scale=0.6)
+    theta = stn.theta(torch.randn(3, 1, 16, 16, generator=g))
+    expected = torch.tensor([[0.6, 0.0, 0.0], [0.0, 0.6, 0.0]]).expand(3, 2, 3)
+    torch.testing.assert_close(theta, expected)
+    with pytest.raises(ValueError, match="init_scale"):
+        SpatialTransformer(1, 16, s_min=0.2, s_max=1.0, init_scale=1.0)
+
+
+def test_stn_classifier_without_transform_reads_the_whole_canvas():
+    from course_lib.nn.classifier import SmallCNN
+    from course_lib.nn.stn import STNClassifier
+
+    images = torch.randn(2, 1, 32, 32, generator=g)
+    fixed = STNClassifier(SmallCNN(image_size=16), 1, 32, 16, learn_transform=False)
+    torch.testing.assert_close(fixed.view(images), F.avg_pool2d(images, 2))
+    assert fixed(images).shape == (2, 10)
+    learned = STNClassifier(SmallCNN(image_size=16), 1, 32, 16, init_scale=0.5, hidden=8)
+    assert learned.view(images).shape == (2, 1, 16, 16)
+    with pytest.raises(ValueError, match=r"\[N, 1, 32, 32\]"):
+        fixed(torch.randn(2, 1, 16, 16))
+    with pytest.raises(ValueError, match=r"SmallCNN expects images \[N, 1, 16, 16\]"):
+        SmallCNN(image_size=16)(torch.randn(2, 1, 32, 32))
+
+
+def test_displaced_digits_are_placed_where_they_say():
+    from course_lib.data.digits import displaced_digits
+    from course_lib.metrics import locate_objects
+
+    images, digits, placement = displaced_digits(64, "test", 64, (0.3, 0.5), seed=2)
+    assert images.shape == (64, 1, 64, 64) and digits.shape == (64,)
+    assert images.min() >= -1 and images.max() <= 1
+    assert ((placement[:, 0] >= 0.3) & (placement[:, 0] <= 0.5)).all()
+    assert (placement[:, 1:].abs() <= 1 - placement[:, :1]).all()  # the digit stays on the canvas
+    again = displaced_digits(64, "test", 64, (0.3, 0.5), seed=2)
+    torch.testing.assert_close(again[0], images)
+    found = locate_objects(images)  # the ink's box lies inside the pasted window
+    assert ((found["cx"] - placement[:, 1]).abs() <= placement[:, 0]).all()
+    assert ((found["cy"] - placement[:, 2]).abs() <= placement[:, 0]).all()
+    fixed = torch.tensor([[0.5, 0.0, 0.0]]).expand(3, 3)
+    torch.testing.assert_close(displaced_digits(3, placement=fixed)[2], fixed)
+    with pytest.raises(ValueError, match="split"):
+        displaced_digits(3, "heldout")
+    with pytest.raises(ValueError, match=r"placement must be \[n, 3\]"):
+        displaced_digits(3, placement=torch.zeros(2, 3))
+    with pytest.raises(ValueError, match="scale_range"):
+        displaced_digits(3, scale_range=(0.5, 0.2))
+
+
+def test_train_classifier_is_seeded_and_learns():
+    from course_lib.classify import accuracy, train_classifier
+    from course_lib.data.digits import displaced_digits
+    from course_lib.nn.classifier import SmallCNN
+
+    centred = torch.tensor([[0.8, 0.0, 0.0]]).expand(400, 3)
+    x, y, _ = displaced_digits(400, "train", 16, placement=centred)
+    weights = []
+    for _ in range(2):
+        torch.manual_seed(0)
+        model = SmallCNN(image_size=16)
+        log = train_classifier(model, x, y, steps=60, seed=3, test=(x, y), eval_every=30)
+        weights.append(torch.cat([p.flatten() for p in model.parameters()]))
+    torch.testing.assert_close(weights[0], weights[1])
+    assert log["eval_step"] == [30, 60]
+    assert accuracy(model, x, y) > 0.5  # chance is 0.1
+    with pytest.raises(ValueError, match="labels"):
+        accuracy(model, x, y[:3])
+
+
+def test_sampler_gradient_on_pixel_centres_matches_pytorch():
+    # align_corners=True with scale 0.5 lands sampling points exactly on pixels
+    theta = torch.tensor([[[0.5, 0.0, 0.4], [0.0, 0.5, -0.2]]], dtype=torch.float64)
+    images = torch.randn(1, 2, 9, 8, generator=g, dtype=torch.float64)
+    grid_a = affine_grid_from_scratch(theta, (6, 7), True).requires_grad_()
+    grid_b = grid_a.detach().clone().requires_grad_()
+    grid_sample_from_scratch(images, grid_a, True).sum().backward()
+    F.grid_sample(images, grid_b, align_corners=True).sum().backward()
+    torch.testing.assert_close(grid_a.grad, grid_b.grad)

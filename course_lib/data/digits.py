@@ -154,3 +154,50 @@ class CaptionedDigits(CaptionedScenes):
             rng, labels, len(TEMPLATES), captions_per_image, make_digit_caption
         )
         self.vocab = digit_caption_vocabulary()
+
+
+def displaced_digits(
+    n: int,
+    split: str = "train",
+    image_size: int = 64,
+    scale_range: tuple[float, float] = (0.2, 0.4),
+    seed: int = 0,
+    placement: torch.Tensor | None = None,
+    train_scans: int | None = None,
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Handwritten digits pasted at random sizes and places, for classification.
+
+    Each image holds one scan (``train``: the 1,400 training scans, or only the
+    first ``train_scans`` of them; ``test``: the other 397) pasted into a window
+    of relative size drawn uniformly from ``scale_range``, centred anywhere the
+    window stays on the canvas, or at the given ``placement`` ``[n, 3]``
+    (scale, cx, cy).
+
+    Returns:
+        images ``[n, 1, image_size, image_size]`` in [-1, 1], digits ``[n]``,
+        placement ``[n, 3]``.
+    """
+    if split not in ("train", "test"):
+        raise ValueError(f"split must be 'train' or 'test', got {split!r}.")
+    if n < 1:
+        raise ValueError(f"n must be a positive number of images, got {n}.")
+    low, high = scale_range
+    if not 0 < low <= high <= 1:
+        raise ValueError(f"scale_range must satisfy 0 < low <= high <= 1, got {scale_range}.")
+    generator = torch.Generator().manual_seed(seed * 2 + (split == "test"))
+    sprites, digits = digit_sprites(32)
+    if train_scans is not None and not 10 <= train_scans <= TRAIN_SCANS:
+        raise ValueError(f"train_scans must be between 10 and {TRAIN_SCANS}, got {train_scans}.")
+    if split == "train":
+        pool = torch.arange(train_scans or TRAIN_SCANS)
+    else:
+        pool = torch.arange(TRAIN_SCANS, len(sprites))
+    scan = pool[torch.randint(len(pool), (n,), generator=generator)]
+    if placement is None:
+        scale = low + (high - low) * torch.rand(n, generator=generator)
+        centre = (1 - scale)[:, None] * (2 * torch.rand(n, 2, generator=generator) - 1)
+        placement = torch.cat([scale[:, None], centre], 1)
+    elif placement.shape != (n, 3):
+        raise ValueError(f"placement must be [n, 3] = [{n}, 3], got {tuple(placement.shape)}.")
+    images = paste(sprites[scan], placement.float(), image_size).clamp(0, 1) * 2 - 1
+    return images, digits[scan], placement

@@ -70,3 +70,36 @@ class AttributeClassifier(nn.Module):
         """Logits per attribute: name -> ``[N, classes]``."""
         h = self.features(images)
         return {name: head(h) for name, head in self.heads.items()}
+
+
+class SmallCNN(nn.Module):
+    """Two 5x5 convolutions with max-pooling and two linear layers: the
+    classifier of PyTorch's spatial transformer tutorial.
+
+    Args:
+        in_channels, image_size: the input images (``image_size`` a multiple of 4).
+        classes: number of classes.
+    """
+
+    def __init__(self, in_channels: int = 1, image_size: int = 32, classes: int = 10) -> None:
+        super().__init__()
+        if image_size % 4:
+            raise ValueError(f"image_size must be a multiple of 4, got {image_size}.")
+        self.in_channels, self.image_size = in_channels, image_size
+        self.net = nn.Sequential(
+            nn.Conv2d(in_channels, 16, 5, padding=2),  # [16, S, S]
+            nn.MaxPool2d(2),  # [16, S/2, S/2]
+            nn.ReLU(inplace=True),
+            nn.Conv2d(16, 32, 5, padding=2),  # [32, S/2, S/2]
+            nn.MaxPool2d(2),  # [32, S/4, S/4]
+            nn.ReLU(inplace=True),
+            nn.Flatten(),
+            nn.Linear(32 * (image_size // 4) ** 2, 64),
+            nn.ReLU(inplace=True),
+            nn.Linear(64, classes),
+        )
+
+    def forward(self, images: torch.Tensor) -> torch.Tensor:
+        """Logits ``[N, classes]`` of images ``[N, C, S, S]``."""
+        check_images(images, self.in_channels, self.image_size, "SmallCNN")
+        return self.net(images)
