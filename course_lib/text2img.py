@@ -1,0 +1,396 @@
+"""Train, sample and evaluate the text-conditioned GAN (notebook 11).
+
+Command line::
+
+    python -m course_lib.text2img train --data shapes --out runs/NAME [--steps N] [--seed S]
+        [--resume] [--device cpu|cuda|mps] [--amp] [--image-size 32|64]
+    python -m course_lib.text2img sample --checkpoint PATH --caption "a small red circle in the
+        top left" --n 16 --out grid.png [--seed S]
+    python -m course_lib.text2img evaluate --checkpoint PATH
+
+Training first learns the text encoder with the joint embedding of notebook 10
+(:mod:`course_lib.embedding`), then freezes it and trains the GAN with the
+course's one training loop (:class:`course_lib.train.GANTrainer`), with:
+
+- a matching-aware hinge discriminator (Reed et al.'s GAN-CLS: real image +
+  right caption is real; fake + right caption and real + wrong caption are
+  fake; wrong captions differ from the right one in at least one attribute);
+- auxiliary attribute heads on image-only discriminator features (AC-GAN);
+- conditioning augmentation's KL (averaged over dimensions);
+- a placement loss: the "where" path's window against the data set's box
+  (the layout supervision of layout-first text-to-image models), so that the
+  window's scale carries the size word;
+- an exponential moving average of the generator (decay 0.99).
+
+The run folder gets ``checkpoint.pt`` (everything, to resume exactly) and
+``model.pt`` (the EMA generator, the text encoder and its vocabulary, the
+configuration: what ``sample`` and ``evaluate`` read).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from dataclasses import asdict, dataclass, fields
+from pathlib import Path
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+
+from course_lib.checkpoint import load_checkpoint, save_checkpoint
+from course_lib.data import DATASETS, Vocabulary
+from course_lib.data.scenes import CaptionedScenes
+from course_lib.device import pick_device
+from course_lib.embedding import EmbeddingConfig, encode_captions, train_joint_embedding
+from course_lib.nn.text import TextEncoder
+from course_lib.nn.text2img import TextToImageDiscriminator, TextToImageGenerator
+from course_lib.seeding import seed_everything
+from course_lib.train import GANConfig, GANTrainer
+
+MODEL_KIND = "course_lib.text2img.model"
+
+
+@dataclass
+class Text2ImgConfig:
+    """Everything that defines a text-to-image run (saved in its checkpoints)."""
+
+    data: str = "shapes"
+    image_size: int = 32
+    n_train: int = 30_000
+    steps: int = 3500
+    batch_size: int = 64
+    seed: int = 0
+    latent_dim: int = 64
+    c_dim: int = 64
+    width: int = 24
+    lr_g: float = 2e-4
+    lr_d: float = 4e-4
+    ema_decay: float = 0.99
+    kl_weight: float = 1.0
+    aux_weight: float = 1.0
+    placement_weight: float = 10.0
+    use_stn: bool = True
+    use_ca: bool = True
+    use_matching: bool = True
+    text_steps: int = 600
+    sample_every: int = 500
+    checkpoint_every: int = 250
+
+
+class CaptionBank:
+    """Images with a precomputed text vector for every caption, and batches
+    with right and wrong captions."""
+
+    def __init__(self, dataset: CaptionedScenes, text: TextEncoder, device: torch.device) -> None:
+        self.dataset = dataset
+        tokens, lengths = encode_captions(dataset)
+        n, k, length = tokens.shape
+        with torch.no_grad():
+            vectors = [
+                text(
+                    tokens.view(-1, length)[i : i + 4096].to(device),
+                    lengths.view(-1)[i : i + 4096].to(device),
+                ).cpu()
+                for i in range(0, n * k, 4096)
+            ]
+        self.phi = torch.cat(vectors).view(n, k, -1)  # [N, K, D]
+        self.labels = dataset.labels
+        self.placement = dataset.placement.float()
+
+    def __call__(self, batch_size: int, generator: torch.Generator) -> dict[str, torch.Tensor]:
+        n, k = self.phi.shape[:2]
+        index = torch.randint(n, (batch_size,), generator=generator)
+        which = torch.randint(k, (batch_size,), generator=generator)
+        wrong = torch.randint(n, (batch_size,), generator=generator)
+        for _ in range(10):  # resample wrong captions that describe the same thing
+            same = (self.labels[wrong] == self.labels[index]).all(1)
+            if not same.any():
+                break
+            wrong[same] = torch.randint(n, (int(same.sum()),), generator=generator)
+        wrong_which = torch.randint(k, (batch_size,), generator=generator)
+        return {
+            "image": self.dataset.images_float(index),
+            "phi": self.phi[index, which],
+            "wrong_phi": self.phi[wrong, wrong_which],
+            "labels": self.labels[index],
+            "placement": self.placement[index],
+        }
+
+
+class TextToImageTrainer(GANTrainer):
+    """The course's training loop with the text-conditioned steps."""
+
+    kind = "course_lib.text2img"
+
+    def __init__(self, config: Text2ImgConfig, bank: CaptionBank, device=None, out_dir=None):
+        self.t2i = config
+        self.bank = bank
+        dataset = bank.dataset
+        heads = {name: len(values) for name, values in dataset.ATTRIBUTES.items()}
+        self.head_names = list(heads)
+        text_dim = bank.phi.shape[-1]
+        torch.manual_seed(config.seed)
+        generator = TextToImageGenerator(
+            text_dim, config.latent_dim, config.c_dim, dataset.channels, config.image_size,
+            config.width, use_stn=config.use_stn, use_ca=config.use_ca,
+        )  # fmt: skip
+        discriminator = TextToImageDiscriminator(
+            text_dim, heads if config.aux_weight > 0 else {}, dataset.channels,
+            config.image_size, config.width,
+        )  # fmt: skip
+        gan = GANConfig(
+            steps=config.steps, batch_size=config.batch_size, latent_dim=config.latent_dim,
+            objective="hinge", lr_g=config.lr_g, lr_d=config.lr_d, betas=(0.0, 0.9),
+            ema_decay=config.ema_decay, seed=config.seed, sample_every=config.sample_every,
+            num_samples=32, checkpoint_every=config.checkpoint_every, extra=asdict(config),
+        )  # fmt: skip
+        self.text_dim = text_dim
+        super().__init__(generator, discriminator, bank, gan, device, out_dir)
+
+    # the "latent" of a sample is [z, phi]: noise and the caption's vector
+    def sample_latent(self, n: int, generator: torch.Generator | None = None) -> torch.Tensor:
+        generator = generator or self.rng
+        z = torch.randn(n, self.config.latent_dim, generator=generator)
+        phi = self.bank(n, generator)["phi"]
+        return torch.cat([z, phi], 1).to(self.device)
+
+    def generate(self, latent: torch.Tensor, model=None) -> torch.Tensor:
+        z, phi = latent.split([self.config.latent_dim, self.text_dim], 1)
+        return (model or self.generator)(z, phi)
+
+    def make_fake(self, real: dict[str, torch.Tensor]) -> dict[str, Any]:
+        n = len(real["phi"])
+        z = torch.randn(n, self.config.latent_dim, generator=self.rng).to(self.device)
+        noise = torch.randn(n, self.t2i.c_dim, generator=self.rng).to(self.device)
+        return self.generator(z, real["phi"], noise=noise, return_all=True)
+
+    def _aux(self, logits: dict[str, torch.Tensor], labels: torch.Tensor) -> torch.Tensor:
+        if not logits:
+            return torch.zeros((), device=labels.device)
+        return sum(F.cross_entropy(logits[n], labels[:, a]) for a, n in enumerate(self.head_names))
+
+    def discriminator_loss(self, real, fake):
+        d = self.discriminator
+        h_real = d.features(real["image"])
+        h_fake = d.features(fake["images"].detach())
+        s_real, s_fake = d.match(h_real, real["phi"]), d.match(h_fake, real["phi"])
+        loss = F.relu(1 - s_real).mean()
+        logs = {"D(x)": torch.sigmoid(s_real).mean().item()}
+        if self.t2i.use_matching:
+            s_wrong = d.match(h_real, real["wrong_phi"])
+            loss = loss + 0.5 * (F.relu(1 + s_fake).mean() + F.relu(1 + s_wrong).mean())
+            logs["D(x, wrong)"] = torch.sigmoid(s_wrong).mean().item()
+        else:
+            loss = loss + F.relu(1 + s_fake).mean()
+        aux = self._aux({k: head(h_real) for k, head in d.heads.items()}, real["labels"])
+        logs["aux_D"] = aux.item()
+        return loss + self.t2i.aux_weight * aux, logs
+
+    def generator_loss(self, real, fake):
+        d = self.discriminator
+        h = d.features(fake["images"])
+        adversarial = -d.match(h, real["phi"]).mean()
+        aux = self._aux({k: head(h) for k, head in d.heads.items()}, real["labels"])
+        kl = self.generator.ca.kl(fake["mu"], fake["logvar"], "mean")
+        loss = adversarial + self.t2i.aux_weight * aux + self.t2i.kl_weight * kl
+        logs = {"aux_G": aux.item(), "KL": kl.item()}
+        if fake["placement"] is not None:
+            place = F.mse_loss(fake["placement"], real["placement"])
+            loss = loss + self.t2i.placement_weight * place
+            logs["placement"] = place.item()
+        return loss, logs
+
+    def export(
+        self, path: str | Path, text: TextEncoder, vocab: Vocabulary, report: dict | None = None
+    ) -> Path:
+        """Write what sampling needs: the EMA generator, the text encoder, the vocabulary."""
+        model = self.ema if self.ema is not None else self.generator
+        return save_checkpoint(
+            {
+                "kind": MODEL_KIND,
+                "config": asdict(self.t2i),
+                "step": self.step,
+                "generator": {k: v.detach().cpu() for k, v in model.state_dict().items()},
+                "text_encoder": {k: v.detach().cpu() for k, v in text.state_dict().items()},
+                "text_config": dict(text.config),
+                "vocab": vocab.state_dict(),
+                "report": report or {},
+            },
+            path,
+        )
+
+
+def _dataset(config: Text2ImgConfig, n: int, split: str, seed: int) -> CaptionedScenes:
+    if config.data not in DATASETS:
+        raise ValueError(f"--data must be one of {sorted(DATASETS)}, got {config.data!r}.")
+    return DATASETS[config.data](n, split, config.image_size, seed=seed)
+
+
+def _check_resume(saved: dict, config: Text2ImgConfig, path: Path) -> None:
+    differences = {
+        k: (saved.get(k), v)
+        for k, v in asdict(config).items()
+        if k not in ("steps", "sample_every", "checkpoint_every") and saved.get(k) != v
+    }
+    if differences:
+        listed = ", ".join(
+            f"{k}: checkpoint {a!r} vs now {b!r}" for k, (a, b) in differences.items()
+        )
+        raise ValueError(f"--resume: {path} was trained with a different configuration ({listed}).")
+
+
+def train(
+    config: Text2ImgConfig,
+    out_dir: str | Path,
+    resume: bool = False,
+    device: str | torch.device | None = None,
+    amp: bool = False,
+    progress: bool = True,
+) -> TextToImageTrainer:
+    """Train (or resume) a run in ``out_dir``; writes ``checkpoint.pt`` and ``model.pt``."""
+    out_dir = Path(out_dir)
+    checkpoint = out_dir / "checkpoint.pt"
+    if resume:
+        if not checkpoint.exists():
+            raise FileNotFoundError(f"--resume: no checkpoint at {checkpoint}.")
+        state = load_checkpoint(checkpoint, kind="text-to-image checkpoint")
+        _check_resume(json.loads(state["config"])["extra"], config, checkpoint)
+    elif checkpoint.exists():
+        raise ValueError(
+            f"{checkpoint} exists: pass --resume to continue it, or choose another --out."
+        )
+    device = pick_device(device)
+    seed_everything(config.seed)
+    start = time.perf_counter()
+    text_config = EmbeddingConfig(
+        data=config.data, image_size=config.image_size, n_train=min(config.n_train, 20_000),
+        steps=config.text_steps, seed=config.seed,
+    )  # fmt: skip
+    text, _, vocab, _ = train_joint_embedding(text_config, device, progress)
+    text.requires_grad_(False)
+    dataset = _dataset(config, config.n_train, "train", config.seed)
+    bank = CaptionBank(dataset, text, device)
+    trainer = TextToImageTrainer(config, bank, device, out_dir)
+    trainer.amp = trainer.amp or (amp and trainer.device.type == "cuda")
+    if resume:
+        trainer.load(checkpoint)
+    trainer.text_encoder, trainer.vocab = text, vocab
+    trainer.fit(progress=progress)
+    trainer.save(checkpoint)
+    report = {"train_seconds": round(time.perf_counter() - start, 1), "device": str(device)}
+    trainer.export(out_dir / "model.pt", text, vocab, report)
+    return trainer
+
+
+class TextToImageModel:
+    """A trained model loaded for sampling: caption strings -> images."""
+
+    def __init__(self, path: str | Path, device: str | torch.device | None = None) -> None:
+        state = load_checkpoint(path, kind="text-to-image model")
+        if not isinstance(state, dict) or state.get("kind") != MODEL_KIND:
+            raise ValueError(
+                f"{path} is not a text-to-image model (expected the model.pt that "
+                "`python -m course_lib.text2img train` writes)."
+            )
+        self.path = Path(path)
+        self.device = pick_device(device)
+        self.config = Text2ImgConfig(**state["config"])
+        self.report = state.get("report", {})
+        self.vocab = Vocabulary.from_state_dict(state["vocab"])
+        self.text = TextEncoder(**state["text_config"])
+        cfg, dataset_cls = self.config, DATASETS[self.config.data]
+        channels = 1 if cfg.data == "digits" else 3
+        self.generator = TextToImageGenerator(
+            self.text.out_dim, cfg.latent_dim, cfg.c_dim, channels, cfg.image_size, cfg.width,
+            use_stn=cfg.use_stn, use_ca=cfg.use_ca,
+        )  # fmt: skip
+        try:
+            self.text.load_state_dict(state["text_encoder"])
+            self.generator.load_state_dict(state["generator"])
+        except RuntimeError as error:
+            raise ValueError(
+                f"{path} does not match its recorded configuration: {str(error).splitlines()[0]}"
+            ) from error
+        self.text.to(self.device).eval()
+        self.generator.to(self.device).eval()
+        self.attributes = dataset_cls.ATTRIBUTES
+
+    @torch.no_grad()
+    def phi(self, captions: list[str]) -> torch.Tensor:
+        """Caption vectors (unknown words raise the vocabulary's ValueError)."""
+        return self.text.encode(list(captions), self.vocab)
+
+    @torch.no_grad()
+    def generate(self, captions: list[str] | torch.Tensor, seed: int = 0, return_all: bool = False):
+        """One image per caption (strings, or caption vectors ``[N, D]``), on the CPU."""
+        phi = captions if isinstance(captions, torch.Tensor) else self.phi(captions)
+        g = torch.Generator().manual_seed(seed)
+        z = torch.randn(len(phi), self.config.latent_dim, generator=g)
+        noise = torch.randn(len(phi), self.config.c_dim, generator=g)
+        out = self.generator(
+            z.to(self.device), phi.to(self.device), noise=noise.to(self.device), return_all=True
+        )
+        out = {k: (v.float().cpu() if isinstance(v, torch.Tensor) else v) for k, v in out.items()}
+        return out if return_all else out["images"]
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m course_lib.text2img", description=__doc__.splitlines()[0]
+    )
+    sub = parser.add_subparsers(dest="command", required=True)
+    p_train = sub.add_parser("train", help="train (or --resume) a run")
+    for f in fields(Text2ImgConfig):
+        kind = type(f.default)
+        if kind is bool:
+            p_train.add_argument(
+                f"--{f.name.replace('_', '-')}",
+                type=lambda s: s.lower() in ("1", "true", "yes"),
+                default=f.default,
+            )
+        else:
+            p_train.add_argument(f"--{f.name.replace('_', '-')}", type=kind, default=f.default)
+    p_train.add_argument("--out", type=Path, required=True)
+    p_train.add_argument("--resume", action="store_true")
+    p_train.add_argument("--device", default=None)
+    p_train.add_argument("--amp", action="store_true", help="mixed precision (CUDA only)")
+    p_sample = sub.add_parser("sample", help="draw a grid of images for one caption")
+    p_sample.add_argument("--checkpoint", type=Path, required=True)
+    p_sample.add_argument("--caption", required=True)
+    p_sample.add_argument("--n", type=int, default=16)
+    p_sample.add_argument("--out", type=Path, required=True)
+    p_sample.add_argument("--seed", type=int, default=0)
+    p_eval = sub.add_parser("evaluate", help="print the quality metrics of a model")
+    p_eval.add_argument("--checkpoint", type=Path, required=True)
+    args = parser.parse_args(argv)
+    try:
+        if args.command == "train":
+            config = Text2ImgConfig(
+                **{f.name: getattr(args, f.name) for f in fields(Text2ImgConfig)}
+            )
+            train(config, args.out, args.resume, args.device, args.amp)
+            print(f"wrote {args.out / 'model.pt'} and {args.out / 'checkpoint.pt'}")
+        elif args.command == "sample":
+            from course_lib.viz import save_image_grid
+
+            if args.n < 1:
+                raise ValueError(f"--n must be at least 1, got {args.n}.")
+            model = TextToImageModel(args.checkpoint)
+            images = model.generate([args.caption] * args.n, seed=args.seed)
+            save_image_grid(images, args.out, nrow=min(args.n, 8), upscale=2)
+            print(f"wrote {args.out}")
+        else:
+            from course_lib.text2img_eval import evaluate
+
+            print(json.dumps(evaluate(TextToImageModel(args.checkpoint)), indent=1))
+    except (ValueError, FileNotFoundError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
