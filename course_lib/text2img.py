@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import time
 from dataclasses import asdict, dataclass, fields
@@ -38,6 +39,7 @@ from pathlib import Path
 from typing import Any
 
 import torch
+import torch.distributed as dist
 import torch.nn.functional as F
 
 from course_lib.checkpoint import load_checkpoint, save_checkpoint
@@ -71,7 +73,9 @@ class Text2ImgConfig:
     ema_decay: float = 0.99
     kl_weight: float = 1.0
     aux_weight: float = 1.0
-    placement_weight: float = 10.0
+    placement_weight: float = 100.0  # the image losses also pull on the window (through
+    # the paste); with weight 10 they drowned the layout signal (MSE 0.146 vs 0.022 after
+    # 300 steps at weight 100, measured)
     use_stn: bool = True
     use_ca: bool = True
     use_matching: bool = True
@@ -262,7 +266,7 @@ def train(
         raise ValueError(
             f"{checkpoint} exists: pass --resume to continue it, or choose another --out."
         )
-    device = pick_device(device)
+    device = _init_distributed(pick_device(device))
     seed_everything(config.seed)
     start = time.perf_counter()
     text_config = EmbeddingConfig(
@@ -280,9 +284,30 @@ def train(
     trainer.text_encoder, trainer.vocab = text, vocab
     trainer.fit(progress=progress)
     trainer.save(checkpoint)
-    report = {"train_seconds": round(time.perf_counter() - start, 1), "device": str(device)}
-    trainer.export(out_dir / "model.pt", text, vocab, report)
+    report = {
+        "train_seconds": round(time.perf_counter() - start, 1),
+        "device": str(device),
+        "processes": trainer.world_size,
+    }
+    if trainer.rank == 0:
+        trainer.export(out_dir / "model.pt", text, vocab, report)
+    if trainer.world_size > 1:
+        dist.barrier()
     return trainer
+
+
+def _init_distributed(device: torch.device) -> torch.device:
+    """Join the process group when started by ``torchrun`` (gloo on the CPU, nccl
+    on CUDA, one GPU per process); return this process's device."""
+    if int(os.environ.get("WORLD_SIZE", "1")) <= 1 or dist.is_initialized():
+        return device
+    if device.type == "cuda":
+        local = int(os.environ.get("LOCAL_RANK", "0"))
+        torch.cuda.set_device(local)
+        dist.init_process_group("nccl")
+        return torch.device("cuda", local)
+    dist.init_process_group("gloo")
+    return device
 
 
 class TextToImageModel:

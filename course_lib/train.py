@@ -34,6 +34,7 @@ from pathlib import Path
 from typing import Any
 
 import torch
+import torch.distributed as dist
 from torch import nn
 from tqdm.auto import tqdm
 
@@ -42,6 +43,14 @@ from course_lib.device import pick_device
 from course_lib.losses import objective
 from course_lib.seeding import seed_everything
 from course_lib.viz import save_image_grid
+
+
+def world() -> tuple[int, int]:
+    """``(rank, world_size)`` of a data-parallel run (``torchrun``), ``(0, 1)`` otherwise."""
+    if dist.is_available() and dist.is_initialized():
+        return dist.get_rank(), dist.get_world_size()
+    return 0, 1
+
 
 RealSampler = Callable[[int, torch.Generator], Any]
 """``sample_real(batch_size, generator)`` returns a batch of real data (on the CPU)."""
@@ -117,7 +126,10 @@ class GANTrainer:
         self.device = pick_device(device)
         self.d_loss_fn, self.g_loss_fn = objective(config.objective)
         seed_everything(config.seed)
-        self.rng = torch.Generator().manual_seed(config.seed)
+        # data parallel (torchrun): every process starts from the same weights (same
+        # seed) and draws its own batches; gradients are averaged before each update
+        self.rank, self.world_size = world()
+        self.rng = torch.Generator().manual_seed(config.seed + self.rank)
         self.generator = generator.to(self.device)
         self.discriminator = discriminator.to(self.device)
         self.sample_real = sample_real
@@ -191,6 +203,12 @@ class GANTrainer:
     def _update(self, loss: torch.Tensor, optimizer: torch.optim.Optimizer) -> None:
         optimizer.zero_grad(set_to_none=True)
         self.scaler.scale(loss).backward()
+        if self.world_size > 1:
+            for group in optimizer.param_groups:
+                for p in group["params"]:
+                    if p.grad is not None:
+                        dist.all_reduce(p.grad)
+                        p.grad /= self.world_size
         self.scaler.step(optimizer)
         self.scaler.update()
 
@@ -234,7 +252,10 @@ class GANTrainer:
         """Train up to step ``until`` (default: ``config.steps``); return the history."""
         until = self.config.steps if until is None else until
         bar = tqdm(
-            total=until, initial=self.step, desc=type(self.generator).__name__, disable=not progress
+            total=until,
+            initial=self.step,
+            desc=type(self.generator).__name__,
+            disable=not progress or self.rank != 0,
         )
         while self.step < until:
             logs = self.train_step()
@@ -251,7 +272,7 @@ class GANTrainer:
             if every and self.step % every == 0:
                 self.record_samples()
             every = self.config.checkpoint_every
-            if every and self.step % every == 0 and self.out_dir is not None:
+            if every and self.step % every == 0 and self.out_dir is not None and self.rank == 0:
                 self.save(self.out_dir / "checkpoint.pt")
         bar.close()
         return self.history
@@ -275,7 +296,7 @@ class GANTrainer:
         """Draw the fixed-latent grid, keep it in ``samples`` and save a PNG in ``out_dir``."""
         images = self.sample()
         self.samples.append((self.step, images))
-        if self.out_dir is not None and images.ndim == 4:
+        if self.out_dir is not None and images.ndim == 4 and self.rank == 0:
             save_image_grid(images, self.out_dir / f"samples_{self.step:06d}.png", upscale=2)
         return images
 
@@ -297,8 +318,12 @@ class GANTrainer:
         }
 
     def save(self, path: str | Path) -> Path:
-        """Write a checkpoint atomically (temporary file, then rename)."""
-        return save_checkpoint(self.state_dict(), path)
+        """Write a checkpoint atomically (temporary file, then rename); in a
+        data-parallel run only process 0 writes."""
+        path = Path(path)
+        if self.rank == 0:
+            save_checkpoint(self.state_dict(), path)
+        return path
 
     def load(self, path: str | Path) -> GANTrainer:
         """Resume from a checkpoint written by :meth:`save` (``weights_only=True``).

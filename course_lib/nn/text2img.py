@@ -3,7 +3,8 @@
 Generator (caption vector ``phi`` and noise ``z`` -> image):
 
 - **conditioning augmentation** (StackGAN, eq.8): ``c, mu, logvar = CA(phi)``;
-- a **"where" path**: an MLP reads ``c`` and predicts the constrained
+- a **"where" path**: an MLP reads the (normalised) caption vector and predicts
+  the constrained
   transform of eq.7, bounded: ``s = s_min + (s_max - s_min) sigmoid(a)``,
   ``t = (1 - s) tanh(b)`` (its last layer starts at zero: a centred window);
 - a **"what" path**: ``[z, c]`` -> object feature maps and an alpha mask on a
@@ -76,7 +77,12 @@ class TextToImageGenerator(nn.Module):
         self.use_stn, self.use_ca = use_stn, use_ca
         self.feature_size = image_size // 2  # the canvas the object is pasted on
         w = width
+        # caption vectors come at any scale: normalise each one, so that mu = Linear(phi)
+        # starts at the scale of the noise it competes with
+        self.text_norm = nn.LayerNorm(text_dim, elementwise_affine=False)
         self.ca = ConditioningAugmentation(text_dim, c_dim)
+        with torch.no_grad():  # start with narrow clouds (sigma = 0.37): the caption is
+            self.ca.fc.bias[c_dim:].fill_(-2.0)  # audible from step 1; the KL widens them
         joint = latent_dim + c_dim
 
         def seed_to_features(out_channels: int) -> nn.Sequential:
@@ -96,7 +102,7 @@ class TextToImageGenerator(nn.Module):
         self.background = seed_to_features(2 * w)
         if use_stn:
             self.where = nn.Sequential(
-                nn.Linear(c_dim, 64), nn.ReLU(inplace=True), nn.Linear(64, 3)
+                nn.Linear(text_dim, 64), nn.ReLU(inplace=True), nn.Linear(64, 3)
             )
             nn.init.zeros_(self.where[-1].weight)
             nn.init.zeros_(self.where[-1].bias)
@@ -113,12 +119,14 @@ class TextToImageGenerator(nn.Module):
         self, phi: torch.Tensor, noise: torch.Tensor | None = None
     ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """``(c, mu, logvar)``; ``c = mu`` when conditioning augmentation is off."""
-        c, mu, logvar = self.ca(phi, noise=noise)
+        c, mu, logvar = self.ca(self.text_norm(phi), noise=noise)
         return (c if self.use_ca else mu), mu, logvar
 
-    def placement(self, c: torch.Tensor) -> torch.Tensor:
-        """The window ``[N, 3]`` (scale, cx, cy) the object is pasted into."""
-        a, bx, by = self.where(c).unbind(1)
+    def placement(self, text: torch.Tensor) -> torch.Tensor:
+        """The window ``[N, 3]`` (scale, cx, cy) the object is pasted into, from the
+        normalised caption vector ``text`` (where the caption says; the noise and the
+        CA's sample do not move it)."""
+        a, bx, by = self.where(text).unbind(1)
         # sigmoid(0) = 0.5: the window starts half-way between s_min and s_max, centred
         scale = self.s_min + (self.s_max - self.s_min) * torch.sigmoid(a)
         reach = 1 - scale
@@ -145,7 +153,7 @@ class TextToImageGenerator(nn.Module):
         canvas = self.background(zc)
         placement = alpha = None
         if self.use_stn:
-            placement = self.placement(c)
+            placement = self.placement(self.text_norm(phi))  # where the caption says
             sprite = self.what(zc)  # [N, 2w + 1, F, F], fills its canvas
             features, alpha_logit = sprite[:, :-1], sprite[:, -1:]
             sprite = torch.cat([features, torch.sigmoid(alpha_logit)], 1)
