@@ -125,20 +125,26 @@ def train_joint_embedding(
 
 
 @torch.no_grad()
-def embed_captions(
-    text: TextEncoder, dataset: CaptionedScenes, caption: int = 0, batch_size: int = 1000
+def text_vectors(
+    text: TextEncoder, tokens: torch.Tensor, lengths: torch.Tensor, batch_size: int = 1000
 ) -> torch.Tensor:
-    """Text vectors ``[N, D]`` of caption number ``caption`` of every image."""
-    tokens, lengths = encode_captions(dataset)
+    """Sentence vectors ``[..., D]`` (on the CPU) of word ids ``[..., L]`` with
+    ``lengths`` ``[...]`` (any leading shape), encoded in batches."""
+    flat_tokens, flat_lengths = tokens.reshape(-1, tokens.shape[-1]), lengths.reshape(-1)
     device = text.embedding.weight.device
     out = [
         text(
-            tokens[i : i + batch_size, caption].to(device),
-            lengths[i : i + batch_size, caption].to(device),
-        )
-        for i in range(0, len(dataset), batch_size)
+            flat_tokens[i : i + batch_size].to(device), flat_lengths[i : i + batch_size].to(device)
+        ).cpu()
+        for i in range(0, len(flat_tokens), batch_size)
     ]
-    return torch.cat(out).cpu()
+    return torch.cat(out).cpu().view(*tokens.shape[:-1], -1)
+
+
+def embed_captions(text: TextEncoder, dataset: CaptionedScenes, caption: int = 0) -> torch.Tensor:
+    """Text vectors ``[N, D]`` of caption number ``caption`` of every image."""
+    tokens, lengths = encode_captions(dataset)
+    return text_vectors(text, tokens[:, caption], lengths[:, caption])
 
 
 @torch.no_grad()
@@ -279,10 +285,6 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
-if __name__ == "__main__":
-    sys.exit(main())
-
-
 def train_conditioning(
     embeddings: torch.Tensor,
     labels: torch.Tensor,
@@ -349,3 +351,7 @@ def conditioning_sweep_point(
             "sigma": float(torch.exp(0.5 * logvar).mean()),
             "kl_per_dim": float(ca.kl(mu, logvar, "mean")),
         }
+
+
+if __name__ == "__main__":
+    sys.exit(main())

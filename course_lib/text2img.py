@@ -46,7 +46,12 @@ from course_lib.checkpoint import load_checkpoint, save_checkpoint
 from course_lib.data import DATASETS, Vocabulary
 from course_lib.data.scenes import CaptionedScenes
 from course_lib.device import pick_device
-from course_lib.embedding import EmbeddingConfig, encode_captions, train_joint_embedding
+from course_lib.embedding import (
+    EmbeddingConfig,
+    encode_captions,
+    text_vectors,
+    train_joint_embedding,
+)
 from course_lib.nn.text import TextEncoder
 from course_lib.nn.text2img import TextToImageDiscriminator, TextToImageGenerator
 from course_lib.seeding import seed_everything
@@ -88,19 +93,9 @@ class CaptionBank:
     """Images with a precomputed text vector for every caption, and batches
     with right and wrong captions."""
 
-    def __init__(self, dataset: CaptionedScenes, text: TextEncoder, device: torch.device) -> None:
+    def __init__(self, dataset: CaptionedScenes, text: TextEncoder) -> None:
         self.dataset = dataset
-        tokens, lengths = encode_captions(dataset)
-        n, k, length = tokens.shape
-        with torch.no_grad():
-            vectors = [
-                text(
-                    tokens.view(-1, length)[i : i + 4096].to(device),
-                    lengths.view(-1)[i : i + 4096].to(device),
-                ).cpu()
-                for i in range(0, n * k, 4096)
-            ]
-        self.phi = torch.cat(vectors).view(n, k, -1)  # [N, K, D]
+        self.phi = text_vectors(text, *encode_captions(dataset))  # [N, K, D], on the CPU
         self.labels = dataset.labels
         self.placement = dataset.placement.float()
 
@@ -129,7 +124,9 @@ class TextToImageTrainer(GANTrainer):
 
     kind = "course_lib.text2img"
 
-    def __init__(self, config: Text2ImgConfig, bank: CaptionBank, device=None, out_dir=None):
+    def __init__(
+        self, config: Text2ImgConfig, bank: CaptionBank, device=None, out_dir=None, amp=False
+    ):
         self.t2i = config
         self.bank = bank
         dataset = bank.dataset
@@ -149,7 +146,7 @@ class TextToImageTrainer(GANTrainer):
             steps=config.steps, batch_size=config.batch_size, latent_dim=config.latent_dim,
             objective="hinge", lr_g=config.lr_g, lr_d=config.lr_d, betas=(0.0, 0.9),
             ema_decay=config.ema_decay, seed=config.seed, sample_every=config.sample_every,
-            num_samples=32, checkpoint_every=config.checkpoint_every, extra=asdict(config),
+            num_samples=32, checkpoint_every=config.checkpoint_every, amp=amp, extra=asdict(config),
         )  # fmt: skip
         self.text_dim = text_dim
         super().__init__(generator, discriminator, bank, gan, device, out_dir)
@@ -276,12 +273,10 @@ def train(
     text, _, vocab, _ = train_joint_embedding(text_config, device, progress)
     text.requires_grad_(False)
     dataset = _dataset(config, config.n_train, "train", config.seed)
-    bank = CaptionBank(dataset, text, device)
-    trainer = TextToImageTrainer(config, bank, device, out_dir)
-    trainer.amp = trainer.amp or (amp and trainer.device.type == "cuda")
+    bank = CaptionBank(dataset, text)
+    trainer = TextToImageTrainer(config, bank, device, out_dir, amp=amp)
     if resume:
         trainer.load(checkpoint)
-    trainer.text_encoder, trainer.vocab = text, vocab
     trainer.fit(progress=progress)
     trainer.save(checkpoint)
     report = {
@@ -362,6 +357,17 @@ class TextToImageModel:
         return out if return_all else out["images"]
 
 
+def _boolean(text: str) -> bool:
+    value = text.strip().lower()
+    if value in ("1", "true", "yes", "on"):
+        return True
+    if value in ("0", "false", "no", "off"):
+        return False
+    raise argparse.ArgumentTypeError(
+        f"expected true or false (or 1/0, yes/no, on/off), got {text!r}"
+    )
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m course_lib.text2img", description=__doc__.splitlines()[0]
@@ -371,11 +377,7 @@ def main(argv: list[str] | None = None) -> int:
     for f in fields(Text2ImgConfig):
         kind = type(f.default)
         if kind is bool:
-            p_train.add_argument(
-                f"--{f.name.replace('_', '-')}",
-                type=lambda s: s.lower() in ("1", "true", "yes"),
-                default=f.default,
-            )
+            p_train.add_argument(f"--{f.name.replace('_', '-')}", type=_boolean, default=f.default)
         else:
             p_train.add_argument(f"--{f.name.replace('_', '-')}", type=kind, default=f.default)
     p_train.add_argument("--out", type=Path, required=True)

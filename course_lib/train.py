@@ -272,7 +272,7 @@ class GANTrainer:
             if every and self.step % every == 0:
                 self.record_samples()
             every = self.config.checkpoint_every
-            if every and self.step % every == 0 and self.out_dir is not None and self.rank == 0:
+            if every and self.step % every == 0 and self.out_dir is not None:
                 self.save(self.out_dir / "checkpoint.pt")
         bar.close()
         return self.history

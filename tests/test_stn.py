@@ -108,8 +108,6 @@ def test_constrained_parameters_are_bounded():
 
 
 def test_init_scale_starts_from_a_centred_window():
-    from course_lib.nn.stn import STNClassifier  # noqa: F401
-
     stn = SpatialTransformer(1, 16, mode="constrained", s_min=0.2, s_max=1.0, init_scale=0.6)
     theta = stn.theta(torch.randn(3, 1, 16, 16, generator=g))
     expected = torch.tensor([[0.6, 0.0, 0.0], [0.0, 0.6, 0.0]]).expand(3, 2, 3)
