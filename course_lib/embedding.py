@@ -90,14 +90,21 @@ def train_joint_embedding(
     config: EmbeddingConfig,
     device: str | torch.device | None = None,
     progress: bool = True,
+    dataset: CaptionedScenes | None = None,
 ) -> tuple[TextEncoder, ImageEncoder, Vocabulary, dict[str, list[float]]]:
     """Train a text encoder and an image encoder together; return both (eval
-    mode), the vocabulary and a history (``loss`` per step, ``seconds``)."""
-    if config.data not in DATASETS:
+    mode), the vocabulary and a history (``loss`` per step, ``seconds``).
+
+    ``dataset`` (e.g. a :class:`course_lib.data.CaptionFolder`) replaces the generated
+    data set that ``config.data`` names; rows with the same labels count as matches.
+    """
+    if dataset is None and config.data not in DATASETS:
         raise ValueError(f"data must be one of {sorted(DATASETS)}, got {config.data!r}.")
     device = pick_device(device)
     generator = seed_everything(config.seed)
-    data = DATASETS[config.data](config.n_train, "train", config.image_size, seed=config.seed)
+    data = dataset
+    if data is None:
+        data = DATASETS[config.data](config.n_train, "train", config.image_size, seed=config.seed)
     tokens, lengths = encode_captions(data)
     text = TextEncoder(len(data.vocab), config.kind, out_dim=config.dim).to(device)
     image = ImageEncoder(data.channels, config.image_size, config.dim).to(device)

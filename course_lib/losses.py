@@ -59,6 +59,24 @@ def generator_hinge_loss(fake_logits: torch.Tensor) -> torch.Tensor:
     return -fake_logits.mean()
 
 
+def discriminator_matching_hinge_loss(
+    real_logits: torch.Tensor, fake_logits: torch.Tensor, wrong_logits: torch.Tensor
+) -> torch.Tensor:
+    """The matching-aware discriminator loss of GAN-CLS (Reed et al. 2016), hinge form.
+
+    The logits are D's scores for three kinds of pairs: a real image with its own
+    caption (``real_logits``, to be called real), a generated image with the caption it
+    was drawn for (``fake_logits``) and a real image with a caption that describes
+    something else (``wrong_logits``), both to be called fake. As in GAN-CLS the two
+    kinds of fake share one half each::
+
+        mean(relu(1 - real)) + 1 / 2(mean(relu(1 + fake)) + mean(relu(1 + wrong)))
+    """
+    return F.relu(1 - real_logits).mean() + 0.5 * (
+        F.relu(1 + fake_logits).mean() + F.relu(1 + wrong_logits).mean()
+    )
+
+
 OBJECTIVES = {
     "minimax": (discriminator_minimax_loss, generator_saturating_loss),
     "non_saturating": (discriminator_minimax_loss, generator_non_saturating_loss),

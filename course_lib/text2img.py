@@ -4,6 +4,8 @@ Command line::
 
     python -m course_lib.text2img train --data shapes --out runs/NAME [--steps N] [--seed S]
         [--resume] [--device cpu|cuda|mps] [--amp] [--image-size 32|64]
+    python -m course_lib.text2img train --data digits --out runs/NAME
+    python -m course_lib.text2img train --data folder PATH --out runs/NAME   # your own images
     python -m course_lib.text2img sample --checkpoint PATH --caption "a small red circle in the
         top left" --n 16 --out grid.png [--seed S]
     python -m course_lib.text2img evaluate --checkpoint PATH
@@ -21,6 +23,13 @@ course's one training loop (:class:`course_lib.train.GANTrainer`), with:
   (the layout supervision of layout-first text-to-image models), so that the
   window's scale carries the size word;
 - an exponential moving average of the generator (decay 0.99).
+
+With ``--data folder PATH`` (the CUB-200 / Oxford-102 layout of
+:class:`course_lib.data.CaptionFolder`), the auxiliary heads read the image's class
+(its sub-folder), wrong captions come from another class where there is one, and
+the placement loss is off (such data has no boxes: the "where" path then places
+the object wherever the adversarial loss leads it). ``evaluate`` needs the oracle
+of a generated data set, so it accepts shapes and digits models only.
 
 The run folder gets ``checkpoint.pt`` (everything, to resume exactly) and
 ``model.pt`` (the EMA generator, the text encoder and its vocabulary, the
@@ -43,7 +52,7 @@ import torch.distributed as dist
 import torch.nn.functional as F
 
 from course_lib.checkpoint import load_checkpoint, save_checkpoint
-from course_lib.data import DATASETS, Vocabulary
+from course_lib.data import DATASETS, CaptionFolder, Vocabulary
 from course_lib.data.scenes import CaptionedScenes
 from course_lib.device import pick_device
 from course_lib.embedding import (
@@ -52,6 +61,7 @@ from course_lib.embedding import (
     text_vectors,
     train_joint_embedding,
 )
+from course_lib.losses import discriminator_hinge_loss, discriminator_matching_hinge_loss
 from course_lib.nn.text import TextEncoder
 from course_lib.nn.text2img import TextToImageDiscriminator, TextToImageGenerator
 from course_lib.seeding import seed_everything
@@ -65,6 +75,7 @@ class Text2ImgConfig:
     """Everything that defines a text-to-image run (saved in its checkpoints)."""
 
     data: str = "shapes"
+    folder: str = ""  # the data folder when data == "folder"
     image_size: int = 32
     n_train: int = 30_000
     steps: int = 3500
@@ -178,14 +189,13 @@ class TextToImageTrainer(GANTrainer):
         h_real = d.features(real["image"])
         h_fake = d.features(fake["images"].detach())
         s_real, s_fake = d.match(h_real, real["phi"]), d.match(h_fake, real["phi"])
-        loss = F.relu(1 - s_real).mean()
         logs = {"D(x)": torch.sigmoid(s_real).mean().item()}
         if self.t2i.use_matching:
             s_wrong = d.match(h_real, real["wrong_phi"])
-            loss = loss + 0.5 * (F.relu(1 + s_fake).mean() + F.relu(1 + s_wrong).mean())
+            loss = discriminator_matching_hinge_loss(s_real, s_fake, s_wrong)
             logs["D(x, wrong)"] = torch.sigmoid(s_wrong).mean().item()
         else:
-            loss = loss + F.relu(1 + s_fake).mean()
+            loss = discriminator_hinge_loss(s_real, s_fake)
         aux = self._aux({k: head(h_real) for k, head in d.heads.items()}, real["labels"])
         logs["aux_D"] = aux.item()
         return loss + self.t2i.aux_weight * aux, logs
@@ -198,8 +208,9 @@ class TextToImageTrainer(GANTrainer):
         kl = self.generator.ca.kl(fake["mu"], fake["logvar"], "mean")
         loss = adversarial + self.t2i.aux_weight * aux + self.t2i.kl_weight * kl
         logs = {"aux_G": aux.item(), "KL": kl.item()}
-        if fake["placement"] is not None:
-            place = F.mse_loss(fake["placement"], real["placement"])
+        known = torch.isfinite(real["placement"]).all(1)  # folder data sets have no boxes
+        if fake["placement"] is not None and known.any():
+            place = F.mse_loss(fake["placement"][known], real["placement"][known])
             loss = loss + self.t2i.placement_weight * place
             logs["placement"] = place.item()
         return loss, logs
@@ -218,15 +229,23 @@ class TextToImageTrainer(GANTrainer):
                 "text_encoder": {k: v.detach().cpu() for k, v in text.state_dict().items()},
                 "text_config": dict(text.config),
                 "vocab": vocab.state_dict(),
+                "attributes": {k: list(v) for k, v in self.bank.dataset.ATTRIBUTES.items()},
                 "report": report or {},
             },
             path,
         )
 
 
+DATA_CHOICES = (*sorted(DATASETS), "folder PATH")
+
+
 def _dataset(config: Text2ImgConfig, n: int, split: str, seed: int) -> CaptionedScenes:
+    if config.data == "folder":
+        if not config.folder:
+            raise ValueError("--data folder needs the data set's folder: --data folder PATH.")
+        return CaptionFolder(config.folder, config.image_size)
     if config.data not in DATASETS:
-        raise ValueError(f"--data must be one of {sorted(DATASETS)}, got {config.data!r}.")
+        raise ValueError(f"--data must be one of {', '.join(DATA_CHOICES)}; got {config.data!r}.")
     return DATASETS[config.data](n, split, config.image_size, seed=seed)
 
 
@@ -234,7 +253,8 @@ def _check_resume(saved: dict, config: Text2ImgConfig, path: Path) -> None:
     differences = {
         k: (saved.get(k), v)
         for k, v in asdict(config).items()
-        if k not in ("steps", "sample_every", "checkpoint_every") and saved.get(k) != v
+        if k not in ("steps", "sample_every", "checkpoint_every")
+        and saved.get(k, getattr(Text2ImgConfig, k)) != v
     }
     if differences:
         listed = ", ".join(
@@ -263,6 +283,7 @@ def train(
         raise ValueError(
             f"{checkpoint} exists: pass --resume to continue it, or choose another --out."
         )
+    dataset = _dataset(config, config.n_train, "train", config.seed)  # bad --data fails early
     device = _init_distributed(pick_device(device))
     seed_everything(config.seed)
     start = time.perf_counter()
@@ -270,9 +291,10 @@ def train(
         data=config.data, image_size=config.image_size, n_train=min(config.n_train, 20_000),
         steps=config.text_steps, seed=config.seed,
     )  # fmt: skip
-    text, _, vocab, _ = train_joint_embedding(text_config, device, progress)
+    text, _, vocab, _ = train_joint_embedding(
+        text_config, device, progress, dataset if config.data == "folder" else None
+    )
     text.requires_grad_(False)
-    dataset = _dataset(config, config.n_train, "train", config.seed)
     bank = CaptionBank(dataset, text)
     trainer = TextToImageTrainer(config, bank, device, out_dir, amp=amp)
     if resume:
@@ -321,7 +343,7 @@ class TextToImageModel:
         self.report = state.get("report", {})
         self.vocab = Vocabulary.from_state_dict(state["vocab"])
         self.text = TextEncoder(**state["text_config"])
-        cfg, dataset_cls = self.config, DATASETS[self.config.data]
+        cfg = self.config
         channels = 1 if cfg.data == "digits" else 3
         self.generator = TextToImageGenerator(
             self.text.out_dim, cfg.latent_dim, cfg.c_dim, channels, cfg.image_size, cfg.width,
@@ -336,7 +358,8 @@ class TextToImageModel:
             ) from error
         self.text.to(self.device).eval()
         self.generator.to(self.device).eval()
-        self.attributes = dataset_cls.ATTRIBUTES
+        attributes = state.get("attributes") or DATASETS[cfg.data].ATTRIBUTES
+        self.attributes = {k: tuple(v) for k, v in attributes.items()}
 
     @torch.no_grad()
     def phi(self, captions: list[str]) -> torch.Tensor:
@@ -368,6 +391,19 @@ def _boolean(text: str) -> bool:
     )
 
 
+def _data_argument(words: list[str]) -> tuple[str, str]:
+    """``--data shapes`` -> ("shapes", ""); ``--data folder PATH`` -> ("folder", PATH)."""
+    if words[0] == "folder":
+        if len(words) != 2:
+            raise ValueError("--data folder takes one folder: --data folder PATH.")
+        return "folder", str(Path(words[1]).resolve())
+    if len(words) != 1 or words[0] not in DATASETS:
+        raise ValueError(
+            f"--data must be one of {', '.join(DATA_CHOICES)}; got {' '.join(words)!r}."
+        )
+    return words[0], ""
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m course_lib.text2img", description=__doc__.splitlines()[0]
@@ -376,7 +412,14 @@ def main(argv: list[str] | None = None) -> int:
     p_train = sub.add_parser("train", help="train (or --resume) a run")
     for f in fields(Text2ImgConfig):
         kind = type(f.default)
-        if kind is bool:
+        if f.name == "folder":
+            continue
+        if f.name == "data":
+            p_train.add_argument(
+                "--data", nargs="+", default=[f.default], metavar="NAME",
+                help=f"the training data: {', '.join(DATA_CHOICES)}",
+            )  # fmt: skip
+        elif kind is bool:
             p_train.add_argument(f"--{f.name.replace('_', '-')}", type=_boolean, default=f.default)
         else:
             p_train.add_argument(f"--{f.name.replace('_', '-')}", type=kind, default=f.default)
@@ -395,9 +438,11 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         if args.command == "train":
-            config = Text2ImgConfig(
-                **{f.name: getattr(args, f.name) for f in fields(Text2ImgConfig)}
-            )
+            values = {
+                f.name: getattr(args, f.name) for f in fields(Text2ImgConfig) if f.name != "folder"
+            }
+            values["data"], values["folder"] = _data_argument(args.data)
+            config = Text2ImgConfig(**values)
             train(config, args.out, args.resume, args.device, args.amp)
             print(f"wrote {args.out / 'model.pt'} and {args.out / 'checkpoint.pt'}")
         elif args.command == "sample":

@@ -39,6 +39,13 @@ def evaluate(model, n: int = 2000, seed: int = 0) -> dict[str, float]:
     """All metrics of ``model`` (a :class:`course_lib.text2img.TextToImageModel`)."""
     start = time.perf_counter()
     cfg = model.config
+    if cfg.data not in DATASETS:
+        raise ValueError(
+            "evaluate grades a model with the oracle of a generated data set "
+            f"({', '.join(DATASETS)}); "
+            f"{model.path} was trained on --data {cfg.data}: look at its samples instead "
+            "(python -m course_lib.text2img sample)."
+        )
     cls = DATASETS[cfg.data]
     oracle = load_oracle(cfg.data, cfg.image_size)
     seen = cls(n, "test", cfg.image_size, seed=seed + 101)

@@ -1,6 +1,5 @@
 """Captioned data sets: determinism, ground truth, splits, captions, loaders."""
 
-import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
@@ -151,23 +150,8 @@ def test_digits_real_scans_and_splits():
             train.vocab.encode(caption)
 
 
-def _tiny_tree(root):
-    from PIL import Image
-
-    rng = np.random.default_rng(0)
-    for cls in ("001.Albatross", "002.Blackbird"):
-        (root / "images" / cls).mkdir(parents=True)
-        (root / "text_c10" / cls).mkdir(parents=True)
-        for k in range(3):
-            array = rng.integers(0, 255, (40, 50, 3), dtype=np.uint8)
-            Image.fromarray(array).save(root / "images" / cls / f"img{k}.png")
-            if k < 2:
-                text = f"a bird number {k}\nthis {cls[4:].lower()} has wings\n\n"
-                (root / "text_c10" / cls / f"img{k}.txt").write_text(text)
-
-
-def test_caption_folder(tmp_path):
-    _tiny_tree(tmp_path)
+def test_caption_folder(tmp_path, tiny_caption_folder):
+    tiny_caption_folder(tmp_path)
     data = CaptionFolder(tmp_path, image_size=32)
     assert len(data) == 4 and data.skipped == 2
     item = data[0]
@@ -182,10 +166,10 @@ def test_caption_folder(tmp_path):
         data.vocab.encode("a red circle")
 
 
-def test_caption_folder_errors(tmp_path):
+def test_caption_folder_errors(tmp_path, tiny_caption_folder):
     with pytest.raises(FileNotFoundError, match="CaptionFolder expects"):
         CaptionFolder(tmp_path)
-    _tiny_tree(tmp_path)
+    tiny_caption_folder(tmp_path)
     with pytest.raises(ValueError, match="some images have only 2 caption"):
         CaptionFolder(tmp_path, captions_per_image=3)
 

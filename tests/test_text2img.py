@@ -135,3 +135,27 @@ def test_shipped_checkpoint_meets_the_targets():
             assert abs(m[key] - value) <= 0.005 + 0.01 * abs(value), (
                 key
             )  # other CPUs round differently
+
+
+def test_train_on_a_caption_folder(tmp_path, tiny_caption_folder, capsys):
+    tiny_caption_folder(tmp_path / "birds")
+    out = tmp_path / "run"
+    args = ["train", "--data", "folder", str(tmp_path / "birds"), "--out", str(out)]
+    assert main([*args, "--steps", "2", *TINY[2:], "--n-train", "4"]) == 0
+    model = TextToImageModel(out / "model.pt")
+    assert model.config.data == "folder" and model.attributes == {
+        "class": ("001.Albatross", "002.Blackbird")
+    }
+    assert model.generate(["this albatross has wings"]).shape == (1, 3, 32, 32)
+    capsys.readouterr()
+    assert main(["evaluate", "--checkpoint", str(out / "model.pt")]) == 1
+    assert "oracle of a generated data set" in capsys.readouterr().err
+
+
+def test_bad_data_argument(tmp_path, capsys):
+    for data in (["pictures"], ["folder"], ["shapes", "digits"]):
+        assert main(["train", "--data", *data, "--out", str(tmp_path / "x")]) == 1
+        assert "--data" in capsys.readouterr().err
+    assert main(["train", "--data", "folder", str(tmp_path / "none"), "--out", str(tmp_path)]) == 1
+    assert "CaptionFolder expects" in capsys.readouterr().err
+    assert not (tmp_path / "x").exists()
