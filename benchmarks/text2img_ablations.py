@@ -16,7 +16,7 @@ same data, seed, steps and every other setting) with one piece removed:
 Each variant trains with ``course_lib.text2img.train`` into ``runs/ablations/NAME``
 (about 14 minutes each on 2 CPU cores) and is measured with exactly the metrics of
 ``python -m course_lib.text2img evaluate``. Results are merged into
-``benchmarks/results/text2img_ablations.json`` after each variant (the full model's
+``course_lib/assets/text2img_ablations.json`` after each variant (the full model's
 row is the shipped checkpoint's recorded evaluation), which notebook 11 reads.
 """
 
@@ -34,7 +34,7 @@ from course_lib.text2img_eval import evaluate
 
 ROOT = Path(__file__).resolve().parents[1]
 SHIPPED = ROOT / "course_lib" / "assets" / "text2img_shapes32.json"
-RESULTS = ROOT / "benchmarks" / "results" / "text2img_ablations.json"
+RESULTS = ROOT / "course_lib" / "assets" / "text2img_ablations.json"
 
 VARIANTS = {
     "no_ca": {"use_ca": False, "kl_weight": 0.0},

@@ -380,6 +380,61 @@ class TextToImageModel:
         return out if return_all else out["images"]
 
 
+SHIPPED_MODEL = Path(__file__).resolve().parent / "assets" / "text2img_shapes32.pt"
+"""The model trained on captioned shapes that ships with the course (notebook 11)."""
+ABLATIONS = SHIPPED_MODEL.parent / "text2img_ablations.json"
+"""What ``benchmarks/text2img_ablations.py`` measured: the shipped recipe without CA,
+without the STN "where" path, without the matching-aware term (notebook 11)."""
+
+
+def shipped_record() -> dict[str, Any]:
+    """What ``tools/ship_text2img.py`` recorded beside :data:`SHIPPED_MODEL`: the
+    configuration, the training time and every metric of ``evaluate``."""
+    return json.loads(SHIPPED_MODEL.with_suffix(".json").read_text(encoding="utf-8"))
+
+
+def caption_explorer(
+    model: TextToImageModel,
+    caption: str = "a small red circle in the top left",
+    n: int = 16,
+    seed: int = 0,
+):
+    """A text box over a grid: type a caption, press Enter, see ``n`` samples with the
+    windows the "where" path chose. Words the vocabulary does not know show its message
+    (with the closest known words) under the box instead of a traceback."""
+    import html
+
+    import ipywidgets as widgets
+    import matplotlib.pyplot as plt
+
+    from course_lib.viz import draw_windows, show_images
+
+    box = widgets.Text(
+        value=caption, description="caption", continuous_update=False,
+        layout=widgets.Layout(width="70%"),
+    )  # fmt: skip
+    message = widgets.HTML()
+    output = widgets.Output()
+
+    def draw(*_) -> None:
+        output.clear_output(wait=True)
+        try:
+            out = model.generate([box.value] * n, seed=seed, return_all=True)
+        except ValueError as error:
+            message.value = f"<span style='color:#b00020'>{html.escape(str(error))}</span>"
+            return
+        message.value = ""
+        with output:
+            ax = show_images(out["images"], nrow=8, title=box.value, scale=0.8)
+            if out["placement"] is not None:
+                draw_windows(ax, out["placement"], model.config.image_size)
+            plt.show()
+
+    box.observe(draw, names="value")
+    draw()
+    return widgets.VBox([box, message, output])
+
+
 def _boolean(text: str) -> bool:
     value = text.strip().lower()
     if value in ("1", "true", "yes", "on"):

@@ -131,6 +131,35 @@ def show_captioned(
     return axes
 
 
+def draw_windows(
+    ax: Axes,
+    placement: torch.Tensor,
+    image_size: int,
+    nrow: int = 8,
+    padding: int = 2,
+    color: str = "white",
+    linewidth: float = 1.0,
+) -> None:
+    """Draw placement windows ``(scale, cx, cy)`` (affine-grid units, see
+    :mod:`course_lib.geometry`) as squares on a grid that :func:`show_images` drew
+    on ``ax`` with the same ``nrow`` and ``padding``; window ``i`` goes on image ``i``."""
+    from matplotlib.patches import Rectangle
+
+    placement = torch.as_tensor(placement).detach().to("cpu", torch.float32)
+    if placement.ndim != 2 or placement.shape[1] != 3:
+        raise ValueError(f"placement must be [N, 3] (scale, cx, cy), got {tuple(placement.shape)}.")
+    ncol = min(nrow, len(placement))
+    for i, (s, cx, cy) in enumerate(placement.tolist()):
+        r, c = divmod(i, ncol)
+        # pixel j covers [j - 0.5, j + 0.5] in imshow's coordinates
+        left = padding + c * (image_size + padding) + (cx - s + 1) / 2 * image_size - 0.5
+        top = padding + r * (image_size + padding) + (cy - s + 1) / 2 * image_size - 0.5
+        side = s * image_size
+        ax.add_patch(
+            Rectangle((left, top), side, side, fill=False, color=color, linewidth=linewidth)
+        )
+
+
 def save_image_grid(
     images: torch.Tensor | np.ndarray,
     path: str | Path,

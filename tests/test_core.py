@@ -7,7 +7,7 @@ import torch
 from course_lib import cmp, is_quick, pick, pick_device, seed_everything
 from course_lib.device import DEVICE_ENV, describe_device
 from course_lib.mode import QUICK_ENV
-from course_lib.viz import image_grid, plot_curves, save_image_grid, show_images
+from course_lib.viz import draw_windows, image_grid, plot_curves, save_image_grid, show_images
 
 
 @pytest.mark.parametrize(
@@ -146,3 +146,18 @@ def test_save_image_grid_and_plots(tmp_path):
     with pytest.raises(ValueError, match="at least one named curve"):
         plot_curves({})
     plt.close("all")
+
+
+def test_draw_windows_on_a_grid():
+    ax = show_images(torch.zeros(3, 3, 32, 32), nrow=2)
+    draw_windows(
+        ax, torch.tensor([[1.0, 0.0, 0.0], [0.5, -0.5, 0.5], [0.25, 0.0, 0.0]]), 32, nrow=2
+    )
+    boxes = [(p.get_x(), p.get_y(), p.get_width()) for p in ax.patches]
+    # image 0: the whole canvas; image 1 (column 1): bottom-left quarter; image 2 (row 1)
+    assert boxes[0] == pytest.approx((1.5, 1.5, 32))
+    assert boxes[1] == pytest.approx((2 + 34 - 0.5, 2 + 16 - 0.5, 16))
+    assert boxes[2] == pytest.approx((2 + 12 - 0.5, 2 + 34 + 12 - 0.5, 8))
+    with pytest.raises(ValueError, match=r"placement must be \[N, 3\]"):
+        draw_windows(ax, torch.zeros(2, 2), 32)
+    ax.figure.clear()

@@ -159,3 +159,26 @@ def test_bad_data_argument(tmp_path, capsys):
     assert main(["train", "--data", "folder", str(tmp_path / "none"), "--out", str(tmp_path)]) == 1
     assert "CaptionFolder expects" in capsys.readouterr().err
     assert not (tmp_path / "x").exists()
+
+
+def test_caption_explorer_shows_vocabulary_errors_in_the_widget():
+    from course_lib.text2img import SHIPPED_MODEL, caption_explorer
+
+    ui = caption_explorer(TextToImageModel(SHIPPED_MODEL), n=2)
+    box, message, _ = ui.children
+    assert message.value == ""
+    box.value = "a small purple circle"
+    assert "unknown word" in message.value and "purple" in message.value
+    box.value = "a large blue square in the centre"
+    assert message.value == ""
+
+
+def test_64x64_configuration_trains(tmp_path):
+    out = tmp_path / "run64"
+    with pytest.warns(UserWarning, match="mixed precision is used on CUDA only"):
+        code = main(
+            ["train", "--out", str(out), "--steps", "2", "--image-size", "64", "--amp", *TINY]
+        )
+    assert code == 0
+    model = TextToImageModel(out / "model.pt")
+    assert model.generate(["a large blue square in the centre"]).shape == (1, 3, 64, 64)
