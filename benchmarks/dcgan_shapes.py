@@ -36,6 +36,15 @@ def main() -> None:
     )
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--out", default=None)
+    # recipe overrides (defaults: notebook 08's recipe, or the plain one with --plain)
+    parser.add_argument("--objective", choices=("minimax", "non_saturating", "hinge"))
+    parser.add_argument("--lr-g", type=float)
+    parser.add_argument("--lr-d", type=float)
+    parser.add_argument("--beta1", type=float)
+    parser.add_argument("--beta2", type=float)
+    parser.add_argument("--ema", type=float)
+    parser.add_argument("--batch-size", type=int, default=64)
+    parser.add_argument("--budget", type=float, default=None, help="stop after this many s")
     args = parser.parse_args()
 
     train = CaptionedShapes(30_000, split="train", seed=0)
@@ -48,7 +57,16 @@ def main() -> None:
         recipe = {"objective": "non_saturating", "lr_g": 2e-4, "lr_d": 2e-4}
     else:
         recipe = {"objective": "hinge", "lr_g": 5e-4, "lr_d": 5e-4, "ema_decay": 0.99}
-    config = GANConfig(steps=args.steps, batch_size=64, seed=args.seed, **recipe)
+    recipe["betas"] = (0.5, 0.999)
+    overrides = {"objective": args.objective, "lr_g": args.lr_g, "lr_d": args.lr_d,
+                 "ema_decay": args.ema}  # fmt: skip
+    recipe.update({k: v for k, v in overrides.items() if v is not None})
+    if args.beta1 is not None or args.beta2 is not None:
+        b1, b2 = recipe["betas"]
+        recipe["betas"] = (b1 if args.beta1 is None else args.beta1,
+                           b2 if args.beta2 is None else args.beta2)  # fmt: skip
+    print(f"recipe: {recipe}, width {args.width}, batch {args.batch_size}")
+    config = GANConfig(steps=args.steps, batch_size=args.batch_size, seed=args.seed, **recipe)
     torch.manual_seed(args.seed)
     trainer = GANTrainer(
         DCGANGenerator(width=args.width),
@@ -71,6 +89,8 @@ def main() -> None:
             f"Fréchet {distance:8.2f} ({distance / floor:5.2f}x floor)",
             flush=True,
         )
+        if args.budget is not None and seconds >= args.budget:
+            break
     if args.out:
         trainer.save(f"{args.out}/checkpoint.pt")
 
