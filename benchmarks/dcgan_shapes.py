@@ -1,6 +1,7 @@
 """Quality benchmark: DCGAN on captioned shapes, graded by the oracle.
 
     python benchmarks/dcgan_shapes.py [--steps 5000] [--plain] [--out runs/dcgan]
+    python benchmarks/dcgan_shapes.py --d-width 48 --budget 300   # a stronger D, 5 minutes
 
 Trains the course's 32x32 DCGAN (unconditional) with the course's trainer (by
 default as notebook 08 does: spectral norm in D, hinge loss, lr 5e-4, EMA 0.99,
@@ -31,6 +32,7 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=5000)
     parser.add_argument("--eval-every", type=int, default=1000)
     parser.add_argument("--width", type=int, default=16)
+    parser.add_argument("--d-width", type=int, default=None, help="D's width (default: --width)")
     parser.add_argument(
         "--plain", action="store_true", help="BN discriminator, non-saturating, 2e-4"
     )
@@ -65,12 +67,13 @@ def main() -> None:
         b1, b2 = recipe["betas"]
         recipe["betas"] = (b1 if args.beta1 is None else args.beta1,
                            b2 if args.beta2 is None else args.beta2)  # fmt: skip
-    print(f"recipe: {recipe}, width {args.width}, batch {args.batch_size}")
+    d_width = args.d_width or args.width
+    print(f"recipe: {recipe}, width G {args.width} D {d_width}, batch {args.batch_size}")
     config = GANConfig(steps=args.steps, batch_size=args.batch_size, seed=args.seed, **recipe)
     torch.manual_seed(args.seed)
     trainer = GANTrainer(
         DCGANGenerator(width=args.width),
-        DCGANDiscriminator(width=args.width, spectral_norm=not args.plain),
+        DCGANDiscriminator(width=d_width, spectral_norm=not args.plain),
         tensor_sampler(train.images),
         config,
         out_dir=args.out,

@@ -102,7 +102,12 @@ class Text2ImgConfig:
 
 class CaptionBank:
     """Images with a precomputed text vector for every caption, and batches
-    with right and wrong captions."""
+    with right and wrong captions.
+
+    A wrong caption is a random paraphrase of another image whose labels differ in at
+    least one attribute; candidates that describe the same thing are redrawn up to 10
+    times (a data set with a single class, e.g. a one-folder ``CaptionFolder``, has no
+    differing image, and keeps the last draw)."""
 
     def __init__(self, dataset: CaptionedScenes, text: TextEncoder) -> None:
         self.dataset = dataset
