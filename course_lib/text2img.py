@@ -31,7 +31,8 @@ the placement loss is off (such data has no boxes: the "where" path then places
 the object wherever the adversarial loss leads it). ``evaluate`` needs the oracle
 of a generated data set, so it accepts shapes and digits models only.
 
-The run folder gets ``checkpoint.pt`` (everything, to resume exactly) and
+The run folder gets ``text_encoder.pt`` (the frozen text encoder, which ``--resume``
+reloads instead of retraining), ``checkpoint.pt`` (everything else, to resume exactly) and
 ``model.pt`` (the EMA generator, the text encoder and its vocabulary, the
 configuration: what ``sample`` and ``evaluate`` read).
 """
@@ -58,6 +59,8 @@ from course_lib.device import pick_device
 from course_lib.embedding import (
     EmbeddingConfig,
     encode_captions,
+    load_text_encoder,
+    save_text_encoder,
     text_vectors,
     train_joint_embedding,
 )
@@ -65,7 +68,7 @@ from course_lib.losses import discriminator_hinge_loss, discriminator_matching_h
 from course_lib.nn.text import TextEncoder
 from course_lib.nn.text2img import TextToImageDiscriminator, TextToImageGenerator
 from course_lib.seeding import seed_everything
-from course_lib.train import GANConfig, GANTrainer
+from course_lib.train import GANConfig, GANTrainer, world
 
 MODEL_KIND = "course_lib.text2img.model"
 
@@ -292,13 +295,19 @@ def train(
     device = _init_distributed(pick_device(device))
     seed_everything(config.seed)
     start = time.perf_counter()
-    text_config = EmbeddingConfig(
-        data=config.data, image_size=config.image_size, n_train=min(config.n_train, 20_000),
-        steps=config.text_steps, seed=config.seed,
-    )  # fmt: skip
-    text, _, vocab, _ = train_joint_embedding(
-        text_config, device, progress, dataset if config.data == "folder" else None
-    )
+    text_path = out_dir / "text_encoder.pt"
+    if resume and text_path.exists():  # the frozen encoder of the interrupted run
+        text, vocab = load_text_encoder(text_path, expected_vocab=dataset.vocab, device=device)
+    else:
+        text_config = EmbeddingConfig(
+            data=config.data, image_size=config.image_size, n_train=min(config.n_train, 20_000),
+            steps=config.text_steps, seed=config.seed,
+        )  # fmt: skip
+        text, _, vocab, _ = train_joint_embedding(
+            text_config, device, progress, dataset if config.data == "folder" else None
+        )
+        if world()[0] == 0:
+            save_text_encoder(text_path, text, vocab)
     text.requires_grad_(False)
     bank = CaptionBank(dataset, text)
     trainer = TextToImageTrainer(config, bank, device, out_dir, amp=amp)

@@ -44,11 +44,18 @@ def _weights(path: Path) -> torch.Tensor:
     return torch.cat([v.flatten().float() for v in state["generator"].values()])
 
 
-def test_train_sample_and_resume_exactly(tmp_path, capsys):
+def test_train_sample_and_resume_exactly(tmp_path, capsys, monkeypatch):
     straight, split = tmp_path / "straight", tmp_path / "split"
     assert main(["train", "--out", str(straight), "--steps", "6", *TINY]) == 0
     assert main(["train", "--out", str(split), "--steps", "3", *TINY]) == 0
-    assert main(["train", "--out", str(split), "--steps", "6", "--resume", *TINY]) == 0
+    assert (split / "text_encoder.pt").exists()
+
+    def retrain(*args, **kwargs):
+        raise AssertionError("--resume must reload the run's text encoder, not retrain it")
+
+    with monkeypatch.context() as patch:
+        patch.setattr("course_lib.text2img.train_joint_embedding", retrain)
+        assert main(["train", "--out", str(split), "--steps", "6", "--resume", *TINY]) == 0
     torch.testing.assert_close(_weights(straight / "model.pt"), _weights(split / "model.pt"))
     full_a = torch.load(straight / "checkpoint.pt", weights_only=True)["discriminator"]
     full_b = torch.load(split / "checkpoint.pt", weights_only=True)["discriminator"]
