@@ -21,7 +21,7 @@ from __future__ import annotations
 import argparse
 import sys
 import time
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import torch
@@ -29,6 +29,7 @@ import torch.nn.functional as F
 from tqdm.auto import tqdm
 
 from course_lib.checkpoint import load_checkpoint, save_checkpoint
+from course_lib.cli import add_config_arguments, config_values
 from course_lib.data import DATASETS, Vocabulary
 from course_lib.data.scenes import CaptionedScenes
 from course_lib.device import pick_device
@@ -265,8 +266,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     sub = parser.add_subparsers(dest="command", required=True)
     train = sub.add_parser("train", help="train a text encoder with the joint embedding")
-    for f in fields(EmbeddingConfig):
-        train.add_argument(f"--{f.name.replace('_', '-')}", type=type(f.default), default=f.default)
+    add_config_arguments(train, EmbeddingConfig)
     train.add_argument("--out", type=Path, required=True, help="where to write the encoder (.pt)")
     train.add_argument("--device", default=None)
     evaluate = sub.add_parser("evaluate", help="probe a saved encoder on held-out combinations")
@@ -274,9 +274,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         if args.command == "train":
-            config = EmbeddingConfig(
-                **{f.name: getattr(args, f.name) for f in fields(EmbeddingConfig)}
-            )
+            config = EmbeddingConfig(**config_values(args, EmbeddingConfig))
             text, image, vocab, history = train_joint_embedding(config, args.device)
             test = DATASETS[config.data](2000, "test", config.image_size, seed=config.seed + 1)
             report = {"config": asdict(config), "seconds": round(history["seconds"][0], 1),

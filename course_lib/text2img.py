@@ -44,7 +44,7 @@ import json
 import os
 import sys
 import time
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
@@ -53,6 +53,7 @@ import torch.distributed as dist
 import torch.nn.functional as F
 
 from course_lib.checkpoint import load_checkpoint, save_checkpoint
+from course_lib.cli import add_config_arguments, config_values
 from course_lib.data import DATASETS, CaptionFolder, Vocabulary
 from course_lib.data.scenes import CaptionedScenes
 from course_lib.device import pick_device
@@ -449,17 +450,6 @@ def caption_explorer(
     return widgets.VBox([box, message, output])
 
 
-def _boolean(text: str) -> bool:
-    value = text.strip().lower()
-    if value in ("1", "true", "yes", "on"):
-        return True
-    if value in ("0", "false", "no", "off"):
-        return False
-    raise argparse.ArgumentTypeError(
-        f"expected true or false (or 1/0, yes/no, on/off), got {text!r}"
-    )
-
-
 def _data_argument(words: list[str]) -> tuple[str, str]:
     """``--data shapes`` -> ("shapes", ""); ``--data folder PATH`` -> ("folder", PATH)."""
     if words[0] == "folder":
@@ -479,19 +469,11 @@ def main(argv: list[str] | None = None) -> int:
     )
     sub = parser.add_subparsers(dest="command", required=True)
     p_train = sub.add_parser("train", help="train (or --resume) a run")
-    for f in fields(Text2ImgConfig):
-        kind = type(f.default)
-        if f.name == "folder":
-            continue
-        if f.name == "data":
-            p_train.add_argument(
-                "--data", nargs="+", default=[f.default], metavar="NAME",
-                help=f"the training data: {', '.join(DATA_CHOICES)}",
-            )  # fmt: skip
-        elif kind is bool:
-            p_train.add_argument(f"--{f.name.replace('_', '-')}", type=_boolean, default=f.default)
-        else:
-            p_train.add_argument(f"--{f.name.replace('_', '-')}", type=kind, default=f.default)
+    p_train.add_argument(
+        "--data", nargs="+", default=[Text2ImgConfig.data], metavar="NAME",
+        help=f"the training data: {', '.join(DATA_CHOICES)}",
+    )  # fmt: skip
+    add_config_arguments(p_train, Text2ImgConfig, skip=("data", "folder"))
     p_train.add_argument("--out", type=Path, required=True)
     p_train.add_argument("--resume", action="store_true")
     p_train.add_argument("--device", default=None)
@@ -507,9 +489,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         if args.command == "train":
-            values = {
-                f.name: getattr(args, f.name) for f in fields(Text2ImgConfig) if f.name != "folder"
-            }
+            values = config_values(args, Text2ImgConfig, skip=("data", "folder"))
             values["data"], values["folder"] = _data_argument(args.data)
             config = Text2ImgConfig(**values)
             train(config, args.out, args.resume, args.device, args.amp)

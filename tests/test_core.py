@@ -161,3 +161,27 @@ def test_draw_windows_on_a_grid():
     with pytest.raises(ValueError, match=r"placement must be \[N, 3\]"):
         draw_windows(ax, torch.zeros(2, 2), 32)
     ax.figure.clear()
+
+
+def test_config_options_from_a_dataclass():
+    import argparse
+    from dataclasses import dataclass
+
+    from course_lib.cli import add_config_arguments, config_values
+
+    @dataclass
+    class Config:
+        lr_g: float = 2e-4
+        use_ca: bool = True
+        data: str = "shapes"
+
+    parser = argparse.ArgumentParser(exit_on_error=False)
+    add_config_arguments(parser, Config, skip=("data",))
+    args = parser.parse_args(["--lr-g", "0.001", "--use-ca", "off"])
+    assert config_values(args, Config, skip=("data",)) == {"lr_g": 0.001, "use_ca": False}
+    assert config_values(parser.parse_args([]), Config, skip=("data",)) == {
+        "lr_g": 2e-4,
+        "use_ca": True,
+    }
+    with pytest.raises(argparse.ArgumentError, match="expected true or false"):
+        parser.parse_args(["--use-ca", "maybe"])
