@@ -2,6 +2,7 @@
 
     python benchmarks/dcgan_shapes.py [--steps 5000] [--plain] [--out runs/dcgan]
     python benchmarks/dcgan_shapes.py --d-width 48 --budget 300   # a stronger D, 5 minutes
+    python benchmarks/dcgan_shapes.py --conditional --budget 300  # told what to draw
 
 Trains the course's 32x32 DCGAN (unconditional) with the course's trainer (by
 default as notebook 08 does: spectral norm in D, hinge loss, lr 5e-4, EMA 0.99,
@@ -9,6 +10,10 @@ width 16; ``--plain`` for the original DCGAN recipe) and
 reports, every ``--eval-every`` steps, the fraction of 2,000 samples the
 oracle classifies with confidence above 0.9 on every attribute, and their
 Fréchet distance to real images beside the real-vs-real floor at the same N.
+``--conditional`` trains the label-conditional DCGAN instead (the same G and D
+with the one-hot attributes appended to z, a projection discriminator and
+auxiliary attribute heads: :class:`course_lib.train.LabelConditionalGANTrainer`),
+whose fake labels are drawn from the training set's label rows.
 Targets (issue): >= 80% confident and Fréchet <= 3x the floor, in under 5
 minutes of training on 2 cores.
 """
@@ -24,7 +29,7 @@ from course_lib.data import CaptionedShapes
 from course_lib.metrics import confident_fraction, frechet_distance, frechet_floor, oracle_features
 from course_lib.nn.dcgan import DCGANDiscriminator, DCGANGenerator
 from course_lib.oracle import load_oracle
-from course_lib.train import GANConfig, GANTrainer, tensor_sampler
+from course_lib.train import GANConfig, GANTrainer, LabelConditionalGANTrainer, tensor_sampler
 
 
 def main() -> None:
@@ -47,6 +52,9 @@ def main() -> None:
     parser.add_argument("--ema", type=float)
     parser.add_argument("--batch-size", type=int, default=64)
     parser.add_argument("--budget", type=float, default=None, help="stop after this many s")
+    parser.add_argument(
+        "--conditional", action="store_true", help="label-conditional DCGAN (projection + AC)"
+    )
     args = parser.parse_args()
 
     train = CaptionedShapes(30_000, split="train", seed=0)
@@ -71,13 +79,26 @@ def main() -> None:
     print(f"recipe: {recipe}, width G {args.width} D {d_width}, batch {args.batch_size}")
     config = GANConfig(steps=args.steps, batch_size=args.batch_size, seed=args.seed, **recipe)
     torch.manual_seed(args.seed)
-    trainer = GANTrainer(
-        DCGANGenerator(width=args.width),
-        DCGANDiscriminator(width=d_width, spectral_norm=not args.plain),
-        tensor_sampler(train.images),
-        config,
-        out_dir=args.out,
-    )
+    if args.conditional:
+        heads = {name: len(values) for name, values in train.ATTRIBUTES.items()}
+        cond_dim = sum(heads.values())
+        trainer = LabelConditionalGANTrainer(
+            DCGANGenerator(latent_dim=config.latent_dim + cond_dim, width=args.width),
+            DCGANDiscriminator(
+                width=d_width, spectral_norm=not args.plain, cond_dim=cond_dim, heads=heads
+            ),
+            train,
+            config,
+            out_dir=args.out,
+        )
+    else:
+        trainer = GANTrainer(
+            DCGANGenerator(width=args.width),
+            DCGANDiscriminator(width=d_width, spectral_norm=not args.plain),
+            tensor_sampler(train.images),
+            config,
+            out_dir=args.out,
+        )
     print(f"real-vs-real Fréchet floor (N=2000): {floor:.2f}")
     seconds = 0.0
     while trainer.step < args.steps:

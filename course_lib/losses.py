@@ -77,6 +77,21 @@ def discriminator_matching_hinge_loss(
     )
 
 
+def attribute_cross_entropy(logits: dict[str, torch.Tensor], labels: torch.Tensor) -> torch.Tensor:
+    """The auxiliary-classifier term of AC-GAN (Odena et al. 2017), one head per attribute.
+
+    ``logits`` maps attribute names to ``[N, classes]`` logits, in the order of the
+    columns of ``labels`` ``[N, A]``; returns the sum over attributes of the mean
+    cross-entropy (zero when there are no heads). D minimises it on real images; G
+    minimises it on its samples for the labels it was asked to draw.
+    """
+    if not logits:
+        return torch.zeros((), device=labels.device)
+    if labels.ndim != 2 or labels.shape[1] != len(logits):
+        raise ValueError(f"labels must be [N, {len(logits)}], got {tuple(labels.shape)}.")
+    return sum(F.cross_entropy(v, labels[:, a]) for a, v in enumerate(logits.values()))
+
+
 OBJECTIVES = {
     "minimax": (discriminator_minimax_loss, generator_saturating_loss),
     "non_saturating": (discriminator_minimax_loss, generator_non_saturating_loss),

@@ -65,7 +65,11 @@ from course_lib.embedding import (
     text_vectors,
     train_joint_embedding,
 )
-from course_lib.losses import discriminator_hinge_loss, discriminator_matching_hinge_loss
+from course_lib.losses import (
+    attribute_cross_entropy,
+    discriminator_hinge_loss,
+    discriminator_matching_hinge_loss,
+)
 from course_lib.nn.text import TextEncoder
 from course_lib.nn.text2img import TextToImageDiscriminator, TextToImageGenerator
 from course_lib.seeding import seed_everything
@@ -191,7 +195,7 @@ class TextToImageTrainer(GANTrainer):
     def _aux(self, logits: dict[str, torch.Tensor], labels: torch.Tensor) -> torch.Tensor:
         if not logits:
             return torch.zeros((), device=labels.device)
-        return sum(F.cross_entropy(logits[n], labels[:, a]) for a, n in enumerate(self.head_names))
+        return attribute_cross_entropy({n: logits[n] for n in self.head_names}, labels)
 
     def discriminator_loss(self, real, fake):
         d = self.discriminator

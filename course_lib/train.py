@@ -40,7 +40,8 @@ from tqdm.auto import tqdm
 
 from course_lib.checkpoint import load_checkpoint, save_checkpoint
 from course_lib.device import pick_device
-from course_lib.losses import objective
+from course_lib.losses import attribute_cross_entropy, objective
+from course_lib.metrics import labels_one_hot
 from course_lib.seeding import seed_everything
 from course_lib.viz import save_image_grid
 
@@ -172,14 +173,19 @@ class GANTrainer:
         """A fake batch as large as ``real``, with its graph (G's step reuses it)."""
         return self.generate(self.sample_latent(len(real)))
 
+    def discriminator_objective(
+        self, real_logits: torch.Tensor, fake_logits: torch.Tensor
+    ) -> torch.Tensor:
+        """The configured objective's D loss (with one-sided label smoothing where it applies)."""
+        if self.config.objective == "hinge":
+            return self.d_loss_fn(real_logits, fake_logits)
+        return self.d_loss_fn(real_logits, fake_logits, real_label=self.config.real_label)
+
     def discriminator_loss(self, real: Any, fake: Any) -> tuple[torch.Tensor, dict[str, float]]:
         """Loss of D on a real and a fake batch (detached here), and numbers to log."""
         real_logits = self.discriminator(real)
         fake_logits = self.discriminator(fake.detach())
-        if self.config.objective == "hinge":
-            loss = self.d_loss_fn(real_logits, fake_logits)
-        else:
-            loss = self.d_loss_fn(real_logits, fake_logits, real_label=self.config.real_label)
+        loss = self.discriminator_objective(real_logits, fake_logits)
         logs = {
             "D(x)": torch.sigmoid(real_logits).mean().item(),
             "D(G(z)) before G step": torch.sigmoid(fake_logits).mean().item(),
@@ -352,3 +358,128 @@ class GANTrainer:
         self.step = int(state["step"])
         self.history = {k: list(v) for k, v in state["history"].items()}
         return self
+
+
+class LabelConditionalGANTrainer(GANTrainer):
+    """A GAN told what to draw: ``G([z, y])`` and ``D(x, y)`` for attribute labels ``y``.
+
+    ``y`` is the concatenated one-hot code of a labelled data set's attributes
+    (shape, colour, size and position for captioned shapes; see
+    :func:`course_lib.metrics.labels_one_hot`). The labels of each fake batch are
+    drawn from the training set's label rows, so sampling without asking for
+    anything follows the data's own mix of attributes. Two ways to use them:
+
+    - **projection discriminator** (Miyato & Koyama 2018): D's logit gains
+      ``<embed(y), features(x)>``, so D judges "real *and* showing y";
+    - **auxiliary classifier** (AC-GAN, Odena et al. 2017): heads on D's
+      image-only features learn the attributes from real images (D's loss gets
+      their cross-entropy), and G is asked to make its samples read as the
+      labels it was given (G's loss gets the same term on the fakes), weighted
+      by ``aux_weight``.
+
+    The generator must take ``config.latent_dim + cond_dim`` inputs and the
+    discriminator needs ``cond_dim`` and, when ``aux_weight > 0``, the heads, e.g.
+    ``DCGANGenerator(latent_dim=100 + 22)`` and
+    ``DCGANDiscriminator(cond_dim=22, heads=dataset head sizes, spectral_norm=True)``.
+
+    Args:
+        generator, discriminator: as above.
+        dataset: a labelled data set with uint8 ``images`` ``[N, C, S, S]`` and
+            ``labels`` ``[N, A]`` (a :class:`course_lib.data.CaptionedScenes`).
+        config, device, out_dir: as for :class:`GANTrainer`.
+        aux_weight: weight of the auxiliary-classifier terms (0 to leave them out).
+    """
+
+    kind = "course_lib.label_gan"
+
+    def __init__(
+        self,
+        generator: nn.Module,
+        discriminator: nn.Module,
+        dataset: Any,
+        config: GANConfig,
+        aux_weight: float = 1.0,
+        device: str | torch.device | None = None,
+        out_dir: str | Path | None = None,
+    ) -> None:
+        self.head_sizes = {name: len(values) for name, values in dataset.ATTRIBUTES.items()}
+        self.cond_dim = sum(self.head_sizes.values())
+        want = config.latent_dim + self.cond_dim
+        if getattr(generator, "latent_dim", want) != want:
+            raise ValueError(
+                f"the generator must take latent_dim + cond_dim = {config.latent_dim} + "
+                f"{self.cond_dim} = {want} inputs, got {generator.latent_dim}."
+            )
+        if getattr(discriminator, "cond_dim", None) != self.cond_dim:
+            raise ValueError(
+                f"the discriminator needs cond_dim={self.cond_dim} (the one-hot code of "
+                f"{', '.join(self.head_sizes)}), got {getattr(discriminator, 'cond_dim', None)}."
+            )
+        heads = {k: h.out_features for k, h in getattr(discriminator, "heads", {}).items()}
+        if aux_weight > 0 and heads != self.head_sizes:
+            raise ValueError(
+                f"aux_weight > 0 needs discriminator heads {self.head_sizes}, got {heads}."
+            )
+        self.images, self.labels = dataset.images, dataset.labels.long()
+        self.aux_weight = aux_weight
+        config.extra = {**config.extra, "aux_weight": aux_weight}
+        super().__init__(generator, discriminator, self._sample_real, config, device, out_dir)
+
+    def _sample_real(self, n: int, generator: torch.Generator) -> dict[str, torch.Tensor]:
+        index = torch.randint(len(self.labels), (n,), generator=generator)
+        return {"image": self.images[index].float() / 127.5 - 1, "labels": self.labels[index]}
+
+    def encode(self, labels: torch.Tensor) -> torch.Tensor:
+        """Label rows ``[N, A]`` -> their one-hot code ``[N, cond_dim]`` on the device."""
+        return labels_one_hot(labels, self.head_sizes).to(self.device)
+
+    def latent_for(self, labels: torch.Tensor, seed: int = 0) -> torch.Tensor:
+        """``[z, y]`` for the given label rows, with z drawn from ``seed``."""
+        z = torch.randn(
+            len(labels), self.config.latent_dim, generator=torch.Generator().manual_seed(seed)
+        )
+        return torch.cat([z.to(self.device), self.encode(labels)], 1)
+
+    def sample_latent(self, n: int, generator: torch.Generator | None = None) -> torch.Tensor:
+        """``[z, y]``: noise, and the one-hot labels of ``n`` random training rows."""
+        generator = generator or self.rng
+        z = torch.randn(n, self.config.latent_dim, generator=generator)
+        labels = self.labels[torch.randint(len(self.labels), (n,), generator=generator)]
+        return torch.cat([z.to(self.device), self.encode(labels)], 1)
+
+    def make_fake(self, real: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+        latent = self.sample_latent(len(real["labels"]))
+        cond = latent[:, self.config.latent_dim :]
+        labels = torch.stack(
+            [part.argmax(1) for part in cond.split(list(self.head_sizes.values()), 1)], 1
+        )
+        return {"images": self.generate(latent), "cond": cond, "labels": labels}
+
+    def discriminator_loss(self, real, fake):
+        d = self.discriminator
+        h_real = d.features(real["image"])
+        h_fake = d.features(fake["images"].detach())
+        real_logits = d.score(h_real, self.encode(real["labels"]))
+        fake_logits = d.score(h_fake, fake["cond"])
+        loss = self.discriminator_objective(real_logits, fake_logits)
+        logs = {
+            "D(x)": torch.sigmoid(real_logits).mean().item(),
+            "D(G(z)) before G step": torch.sigmoid(fake_logits).mean().item(),
+        }
+        if self.aux_weight > 0:
+            aux = attribute_cross_entropy(d.aux(h_real), real["labels"])
+            logs["aux_D"] = aux.item()
+            loss = loss + self.aux_weight * aux
+        return loss, logs
+
+    def generator_loss(self, real, fake):
+        d = self.discriminator
+        h = d.features(fake["images"])
+        fake_logits = d.score(h, fake["cond"])
+        loss = self.g_loss_fn(fake_logits)
+        logs = {"D(G(z))": torch.sigmoid(fake_logits).mean().item()}
+        if self.aux_weight > 0:
+            aux = attribute_cross_entropy(d.aux(h), fake["labels"])
+            logs["aux_G"] = aux.item()
+            loss = loss + self.aux_weight * aux
+        return loss, logs

@@ -80,14 +80,25 @@ class DCGANDiscriminator(nn.Module):
     Args:
         spectral_norm: wrap every convolution in spectral normalisation
             (Miyato et al. 2018) and drop batch norm, a common stabiliser.
+        cond_dim: size of a condition vector (e.g. one-hot labels); when > 0,
+            ``forward(images, cond)`` adds the projection term of Miyato &
+            Koyama (2018), ``<embed(cond), features>``, to the logit.
+        heads: attribute name -> number of classes: auxiliary classifiers on the
+            image-only features (AC-GAN, Odena et al. 2017), read by :meth:`aux`.
     """
 
     def __init__(
-        self, channels: int = 3, image_size: int = 32, width: int = 32, spectral_norm: bool = False
+        self,
+        channels: int = 3,
+        image_size: int = 32,
+        width: int = 32,
+        spectral_norm: bool = False,
+        cond_dim: int = 0,
+        heads: dict[str, int] | None = None,
     ):
         super().__init__()
         stages = _check_size(image_size)
-        self.channels, self.image_size = channels, image_size
+        self.channels, self.image_size, self.cond_dim = channels, image_size, cond_dim
 
         def conv(c_in: int, c_out: int, stride: int, padding: int) -> nn.Module:
             layer = nn.Conv2d(c_in, c_out, 4, stride, padding, bias=spectral_norm)
@@ -106,8 +117,33 @@ class DCGANDiscriminator(nn.Module):
             c *= 2
         layers.append(conv(c, 1, 1, 0))  # [1, 1, 1]
         self.net = nn.Sequential(*layers)
+        self.feature_dim = c * 16  # the last 4x4 feature map, flattened
+        self.project = nn.Linear(cond_dim, self.feature_dim, bias=False) if cond_dim else None
+        self.heads = nn.ModuleDict(
+            {name: nn.Linear(self.feature_dim, k) for name, k in (heads or {}).items()}
+        )
         self.apply(dcgan_init)
 
-    def forward(self, images: torch.Tensor) -> torch.Tensor:
+    def features(self, images: torch.Tensor) -> torch.Tensor:
+        """The last 4x4 feature map, ``[N, C, 4, 4]`` (everything before the scoring layer)."""
         check_images(images, self.channels, self.image_size, "DCGANDiscriminator")
-        return self.net(images).reshape(-1)
+        return self.net[:-1](images)
+
+    def score(self, h: torch.Tensor, cond: torch.Tensor | None = None) -> torch.Tensor:
+        """Logit ``[N]`` from features; with ``cond``, plus the projection term."""
+        logit = self.net[-1](h).reshape(-1)
+        if self.project is None:
+            if cond is not None:
+                raise ValueError("this discriminator has no condition (cond_dim=0); pass none.")
+            return logit
+        if cond is None or cond.ndim != 2 or cond.shape != (len(h), self.cond_dim):
+            got = None if cond is None else tuple(cond.shape)
+            raise ValueError(f"cond must be [{len(h)}, {self.cond_dim}], got {got}.")
+        return logit + (self.project(cond) * h.flatten(1)).sum(1) / h[0, 0].numel()
+
+    def aux(self, h: torch.Tensor) -> dict[str, torch.Tensor]:
+        """Auxiliary attribute logits ``{name: [N, classes]}`` from features."""
+        return {name: head(h.flatten(1)) for name, head in self.heads.items()}
+
+    def forward(self, images: torch.Tensor, cond: torch.Tensor | None = None) -> torch.Tensor:
+        return self.score(self.features(images), cond)
