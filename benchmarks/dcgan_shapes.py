@@ -3,6 +3,7 @@
     python benchmarks/dcgan_shapes.py [--steps 5000] [--plain] [--out runs/dcgan]
     python benchmarks/dcgan_shapes.py --d-width 48 --budget 300   # a stronger D, 5 minutes
     python benchmarks/dcgan_shapes.py --conditional --budget 300  # told what to draw
+    python benchmarks/dcgan_shapes.py --conditional --d-width 32 --batch-size 32 --budget 300
 
 Trains the course's 32x32 DCGAN (unconditional) with the course's trainer (by
 default as notebook 08 does: spectral norm in D, hinge loss, lr 5e-4, EMA 0.99,
