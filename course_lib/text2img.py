@@ -155,7 +155,6 @@ class TextToImageTrainer(GANTrainer):
         self.bank = bank
         dataset = bank.dataset
         heads = {name: len(values) for name, values in dataset.ATTRIBUTES.items()}
-        self.head_names = list(heads)
         text_dim = bank.phi.shape[-1]
         torch.manual_seed(config.seed)
         generator = TextToImageGenerator(
@@ -192,11 +191,6 @@ class TextToImageTrainer(GANTrainer):
         noise = torch.randn(n, self.t2i.c_dim, generator=self.rng).to(self.device)
         return self.generator(z, real["phi"], noise=noise, return_all=True)
 
-    def _aux(self, logits: dict[str, torch.Tensor], labels: torch.Tensor) -> torch.Tensor:
-        if not logits:
-            return torch.zeros((), device=labels.device)
-        return attribute_cross_entropy({n: logits[n] for n in self.head_names}, labels)
-
     def discriminator_loss(self, real, fake):
         d = self.discriminator
         h_real = d.features(real["image"])
@@ -209,7 +203,9 @@ class TextToImageTrainer(GANTrainer):
             logs["D(x, wrong)"] = torch.sigmoid(s_wrong).mean().item()
         else:
             loss = discriminator_hinge_loss(s_real, s_fake)
-        aux = self._aux({k: head(h_real) for k, head in d.heads.items()}, real["labels"])
+        aux = attribute_cross_entropy(
+            {k: head(h_real) for k, head in d.heads.items()}, real["labels"]
+        )
         logs["aux_D"] = aux.item()
         return loss + self.t2i.aux_weight * aux, logs
 
@@ -217,7 +213,7 @@ class TextToImageTrainer(GANTrainer):
         d = self.discriminator
         h = d.features(fake["images"])
         adversarial = -d.match(h, real["phi"]).mean()
-        aux = self._aux({k: head(h) for k, head in d.heads.items()}, real["labels"])
+        aux = attribute_cross_entropy({k: head(h) for k, head in d.heads.items()}, real["labels"])
         kl = self.generator.ca.kl(fake["mu"], fake["logvar"], "mean")
         loss = adversarial + self.t2i.aux_weight * aux + self.t2i.kl_weight * kl
         logs = {"aux_G": aux.item(), "KL": kl.item()}

@@ -433,27 +433,30 @@ class LabelConditionalGANTrainer(GANTrainer):
         """Label rows ``[N, A]`` -> their one-hot code ``[N, cond_dim]`` on the device."""
         return labels_one_hot(labels, self.head_sizes).to(self.device)
 
+    def _draw(self, n: int, generator: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
+        """Noise ``[n, latent_dim]`` and the label rows of ``n`` random training images."""
+        z = torch.randn(n, self.config.latent_dim, generator=generator)
+        return z, self.labels[torch.randint(len(self.labels), (n,), generator=generator)]
+
+    def _latent(self, z: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+        return torch.cat([z.to(self.device), self.encode(labels)], 1)
+
     def latent_for(self, labels: torch.Tensor, seed: int = 0) -> torch.Tensor:
         """``[z, y]`` for the given label rows, with z drawn from ``seed``."""
-        z = torch.randn(
-            len(labels), self.config.latent_dim, generator=torch.Generator().manual_seed(seed)
+        generator = torch.Generator().manual_seed(seed)
+        return self._latent(
+            torch.randn(len(labels), self.config.latent_dim, generator=generator), labels
         )
-        return torch.cat([z.to(self.device), self.encode(labels)], 1)
 
     def sample_latent(self, n: int, generator: torch.Generator | None = None) -> torch.Tensor:
         """``[z, y]``: noise, and the one-hot labels of ``n`` random training rows."""
-        generator = generator or self.rng
-        z = torch.randn(n, self.config.latent_dim, generator=generator)
-        labels = self.labels[torch.randint(len(self.labels), (n,), generator=generator)]
-        return torch.cat([z.to(self.device), self.encode(labels)], 1)
+        return self._latent(*self._draw(n, generator or self.rng))
 
     def make_fake(self, real: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
-        latent = self.sample_latent(len(real["labels"]))
+        z, labels = self._draw(len(real["labels"]), self.rng)
+        latent = self._latent(z, labels)
         cond = latent[:, self.config.latent_dim :]
-        labels = torch.stack(
-            [part.argmax(1) for part in cond.split(list(self.head_sizes.values()), 1)], 1
-        )
-        return {"images": self.generate(latent), "cond": cond, "labels": labels}
+        return {"images": self.generate(latent), "cond": cond, "labels": labels.to(self.device)}
 
     def discriminator_loss(self, real, fake):
         d = self.discriminator

@@ -82,7 +82,8 @@ class DCGANDiscriminator(nn.Module):
             (Miyato et al. 2018) and drop batch norm, a common stabiliser.
         cond_dim: size of a condition vector (e.g. one-hot labels); when > 0,
             ``forward(images, cond)`` adds the projection term of Miyato &
-            Koyama (2018), ``<embed(cond), features>``, to the logit.
+            Koyama (2018), ``<embed(cond), features>``, to the logit (the features
+            flattened, the inner product averaged over the 4x4 positions).
         heads: attribute name -> number of classes: auxiliary classifiers on the
             image-only features (AC-GAN, Odena et al. 2017), read by :meth:`aux`.
     """
